@@ -1,0 +1,24 @@
+"""Taroudant Heritage Map: a web GIS of Taroudant's heritage and environmental sites."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import ROOT, from_env
+
+
+def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
+    """Create the app; `test_config` overrides settings and `engine` skips database set-up."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.from_mapping(from_env(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from . import api, db, errors, web
+
+    errors.init_app(app)
+    db.init_app(app, engine)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(api.bp)
+    return app

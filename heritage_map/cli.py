@@ -1,0 +1,176 @@
+"""The `heritage-map` command: serve, db, seed, import, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from . import create_app
+from .config import from_env
+from .embedded import Cluster
+from .errors import HeritageMapError
+
+EXPORT_LAYERS = ("sites", "associations", "projects")
+
+
+def settings() -> dict:
+    """Read the settings the way the app does, without starting anything."""
+    return from_env(Flask("heritage_map", instance_relative_config=True).instance_path)
+
+
+def cluster() -> Cluster:
+    """Return the embedded cluster, refusing when DATABASE_URL points elsewhere."""
+    config = settings()
+    if config["DATABASE_URL"]:
+        raise click.ClickException("DATABASE_URL is set: the embedded cluster is not used, so there is nothing to "
+                                   "start or stop here")
+    return Cluster(config["DATA_DIR"])
+
+
+def app_engine(setup: bool = True):
+    """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return its engine."""
+    from .db import engine
+
+    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"]})
+    with app.app_context():
+        return engine()
+
+
+class Group(click.Group):
+    """Turn the app's own errors into one clear CLI message and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HeritageMapError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(cls=Group)
+def main() -> None:
+    """Taroudant Heritage Map: a web GIS of Taroudant's heritage and environmental sites."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the map (on the embedded database unless DATABASE_URL is set)."""
+    app = create_app()
+    click.echo(f"Taroudant Heritage Map on http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.group(cls=Group)
+def db() -> None:
+    """Manage the database (the embedded cluster, or DATABASE_URL for upgrade and reset)."""
+
+
+@db.command()
+def start() -> None:
+    """Start the embedded cluster (creating it and the database if needed)."""
+    c = cluster()
+    c.ensure_database()
+    click.echo(c.status())
+
+
+@db.command()
+def stop() -> None:
+    """Stop the embedded cluster."""
+    c = cluster()
+    c.stop()
+    click.echo(c.status())
+
+
+@db.command()
+def status() -> None:
+    """Say whether the embedded cluster runs, and where."""
+    config = settings()
+    if config["DATABASE_URL"]:
+        click.echo("using DATABASE_URL (the embedded cluster is not used)")
+        return
+    click.echo(Cluster(config["DATA_DIR"]).status())
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply the database migrations."""
+    from .db import upgrade as apply
+
+    apply(app_engine(setup=False))
+    click.echo("database is up to date")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="confirm that every record is to be deleted")
+@click.option("--no-samples", is_flag=True, help="reload the seed without the invented examples")
+def reset(yes: bool, no_samples: bool) -> None:
+    """Delete every record, rebuild the schema and load the seed data again."""
+    from .db import alembic_config
+    from .seed import seed as load
+
+    if not yes:
+        raise click.ClickException("db reset deletes every record; run it again with --yes to confirm")
+    engine = app_engine(setup=False)
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+        command.upgrade(alembic_config(conn), "head")
+    with Session(engine) as session, session.begin():
+        reports = load(session, Path(settings()["GEODATA_DIR"]), samples=not no_samples)
+    for report in reports:
+        click.echo(report.summary())
+
+
+@main.command()
+@click.option("--no-samples", is_flag=True, help="leave out (and remove) the records flagged as invented examples")
+def seed(no_samples: bool) -> None:
+    """Load or refresh the shipped seed data (geodata/)."""
+    from .seed import seed as load
+
+    engine = app_engine()
+    with Session(engine) as session, session.begin():
+        reports = load(session, Path(settings()["GEODATA_DIR"]), samples=not no_samples)
+    for report in reports:
+        click.echo(report.summary())
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--layer", required=True, type=click.Choice(EXPORT_LAYERS))
+@click.option("--crs", help="CRS of a CSV's coordinates (default EPSG:4326); other formats say their own")
+@click.option("--dry-run", is_flag=True, help="check and report, write nothing")
+@click.option("--skip-invalid", is_flag=True, help="import the valid rows even if some are rejected")
+def import_(file: str, layer: str, crs: str | None, dry_run: bool, skip_invalid: bool) -> None:
+    """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, KML, CSV) into a layer, reprojected to EPSG:4326."""
+    from .transfer import ImportFailed, import_layer
+
+    engine = app_engine()
+    try:
+        with Session(engine) as session, session.begin():
+            report = import_layer(session, file, layer, crs=crs, dry_run=dry_run, skip_invalid=skip_invalid)
+    except ImportFailed as exc:
+        if exc.report is not None:
+            click.echo(exc.report.summary(), err=True)
+        raise click.ClickException(exc.message) from exc
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--layer", required=True, type=click.Choice(EXPORT_LAYERS))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp", "csv", "kml"]),
+              help="default: from FILE's extension")
+@click.option("--crs", default="EPSG:4326", show_default=True, help="output CRS, e.g. EPSG:26192 (Merchich / Sud Maroc)")
+def export(file: str, layer: str, fmt: str | None, crs: str) -> None:
+    """Export a layer's published records to FILE."""
+    from .transfer import export_layer, format_for
+
+    engine = app_engine()
+    with Session(engine) as session:
+        path = export_layer(session, layer, fmt or format_for(file), file, crs=crs)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,64 @@
+"""Settings: defaults, then environment variables, then a test mapping; the only place settings are read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each setting, its environment variable and what it does; the README lists the same (a test checks).
+SETTINGS = {
+    "DATABASE_URL": "PostgreSQL + PostGIS server to use; unset means the embedded cluster",
+    "HERITAGE_MAP_DATA_DIR": "folder of the embedded cluster (default: instance/pgdata)",
+    "HERITAGE_MAP_PG_BINDIR": "PostgreSQL bin folder for the embedded cluster (default: the newest installed)",
+    "HERITAGE_MAP_AUTO_SETUP": "1 (default) applies migrations and loads the seed into an empty database at start",
+    "HERITAGE_MAP_TILE_URL": "basemap tile URL template (default: OpenStreetMap); 'none' for no basemap",
+    "HERITAGE_MAP_TILE_ATTRIBUTION": "basemap attribution HTML",
+    "SECRET_KEY": "Flask secret key; a random one per process when unset",
+}
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -> dict:
+    """Return the app settings read from `environ` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or None,
+        "DATA_DIR": env.get("HERITAGE_MAP_DATA_DIR") or str(default_data_dir(instance_path)),
+        "AUTO_SETUP": env.get("HERITAGE_MAP_AUTO_SETUP", "1").lower() not in ("0", "false", "no", "off"),
+        "TILE_URL": env.get("HERITAGE_MAP_TILE_URL") or OSM_TILES,
+        "TILE_ATTRIBUTION": env.get("HERITAGE_MAP_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "GEODATA_DIR": str(ROOT / "geodata"),
+    }
+
+
+def default_data_dir(instance_path: str | Path) -> Path:
+    """Return the embedded cluster's default folder.
+
+    As root, the server runs as the `postgres` user, which cannot enter folders such as
+    /root; the cluster then lives under /var/lib/heritage-map, one folder per instance.
+    """
+    wanted = Path(instance_path) / "pgdata"
+    if os.geteuid() != 0 or _world_walkable(wanted):
+        return wanted
+    digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:10]
+    return Path("/var/lib/heritage-map") / f"pgdata-{digest}"
+
+
+def _world_walkable(path: Path) -> bool:
+    """Tell whether every existing parent of `path` can be entered by any user."""
+    return all(p.stat().st_mode & 0o001 for p in path.parents if p.exists())
+
+
+def normalize_url(url: str) -> str:
+    """Return `url` with the psycopg 3 driver named, as SQLAlchemy needs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,88 @@
+"""Database wiring: the engine, one session per request, migrations and first-start set-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import normalize_url
+from .embedded import Cluster
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def resolve_url(app: Flask) -> str:
+    """Return the database URL: DATABASE_URL, or the embedded cluster started on demand."""
+    url = app.config.get("DATABASE_URL")
+    if url:
+        return normalize_url(url)
+    return Cluster(app.config["DATA_DIR"]).ensure_database()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for `url`, checking connections before use."""
+    return create_engine(normalize_url(url), pool_pre_ping=True)
+
+
+def engine() -> Engine:
+    """Return the current app's engine."""
+    return current_app.extensions["heritage_map.engine"]
+
+
+def session() -> Session:
+    """Return the current request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["heritage_map.sessionmaker"]()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; whatever was not committed is rolled back."""
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.close()
+
+
+def alembic_config(connection) -> Config:
+    """Return an Alembic configuration that runs on `connection`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(eng: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    with eng.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+def is_empty(eng: Engine) -> bool:
+    """Tell whether the database has no site yet (or no tables)."""
+    from .models import Site
+
+    if not inspect(eng).has_table("sites"):
+        return True
+    with Session(eng) as s:
+        return s.scalar(select(Site.id).limit(1)) is None
+
+
+def init_app(app: Flask, eng: Engine | None = None) -> None:
+    """Attach an engine and a session factory to `app`; set the database up if asked to."""
+    if eng is None:
+        eng = make_engine(resolve_url(app))
+        if app.config.get("AUTO_SETUP"):
+            from .seed import seed
+
+            upgrade(eng)
+            if is_empty(eng):
+                with Session(eng) as s, s.begin():
+                    seed(s, Path(app.config["GEODATA_DIR"]))
+    app.extensions["heritage_map.engine"] = eng
+    app.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=eng)
+    app.teardown_appcontext(close_session)

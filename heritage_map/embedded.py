@@ -1,0 +1,251 @@
+"""The embedded database: a private PostgreSQL + PostGIS cluster in a data folder, reached by Unix socket."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from .errors import SetupError
+
+SUPERUSER = "heritage_map"
+PORT = 5432  # only names the socket file; the cluster never listens on TCP
+# Linux limits a socket path to 107 bytes; ".s.PGSQL.5432" takes 13 of them.
+MAX_SOCKET_DIR = 107 - len("/.s.PGSQL.5432")
+SERVICE_USER = "postgres"
+
+
+def find_bindir() -> Path:
+    """Return the bin folder of the newest installed PostgreSQL server that has PostGIS."""
+    candidates = []
+    override = os.environ.get("HERITAGE_MAP_PG_BINDIR")
+    if override:
+        candidates.append(Path(override))
+    for bindir in glob.glob("/usr/lib/postgresql/*/bin"):
+        candidates.append(Path(bindir))
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    servers = [c for c in candidates if (c / "initdb").exists() and (c / "pg_ctl").exists()]
+    if not servers:
+        raise SetupError(
+            "no PostgreSQL server found (looked for initdb in /usr/lib/postgresql/*/bin and pg_config --bindir); "
+            "install the Debian packages postgresql and postgis, or set DATABASE_URL"
+        )
+    if override:
+        return servers[0]
+    return max(servers, key=_major_version)
+
+
+def _major_version(bindir: Path) -> int:
+    """Return the major version of the server in `bindir` from its path or binary."""
+    for part in bindir.parts:
+        if part.isdigit():
+            return int(part)
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True)
+    digits = "".join(ch if ch.isdigit() else " " for ch in out.stdout).split()
+    return int(digits[0]) if digits else 0
+
+
+@dataclass
+class Cluster:
+    """A local cluster living in `datadir`, with its socket in the same folder."""
+
+    datadir: Path
+    bindir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.datadir = Path(self.datadir).absolute()
+        if len(str(self.datadir)) > MAX_SOCKET_DIR:
+            raise SetupError(
+                f"data folder path is too long for a Unix socket ({len(str(self.datadir))} > {MAX_SOCKET_DIR} "
+                f"characters): {self.datadir}; set HERITAGE_MAP_DATA_DIR to a shorter path"
+            )
+        self.bindir = Path(self.bindir) if self.bindir else find_bindir()
+
+    @property
+    def logfile(self) -> Path:
+        return self.datadir / "server.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.datadir / "postmaster.pid"
+
+    def url(self, dbname: str = "heritage_map") -> str:
+        """Return the SQLAlchemy URL of database `dbname` in this cluster."""
+        return f"postgresql+psycopg://{SUPERUSER}@/{dbname}?host={self.datadir}&port={PORT}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a server binary, as the unprivileged service user when we are root."""
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        kwargs = {}
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root, so its binaries run as the service user.
+            kwargs["user"] = _service_user().pw_uid
+            kwargs["group"] = _service_user().pw_gid
+            kwargs["extra_groups"] = []
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd="/", **kwargs)
+        if check and out.returncode != 0:
+            raise SetupError(f"{args[0]} failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-800:]}")
+        return out
+
+    def initialized(self) -> bool:
+        """Tell whether the data folder holds a cluster."""
+        return (self.datadir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        """Create the cluster if the data folder does not hold one yet."""
+        if self.initialized():
+            return
+        self.datadir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.geteuid() == 0:
+            user = _service_user()
+            _check_reachable(self.datadir, user)
+            os.chown(self.datadir, user.pw_uid, user.pw_gid)
+        os.chmod(self.datadir, 0o700)
+        self._run("initdb", "-D", str(self.datadir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8", "--no-instructions")
+        # Socket only, in the data folder itself: no TCP port to clash with, and only
+        # the folder's owner can reach it, which is what makes "trust" safe here.
+        with open(self.datadir / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
+            conf.write(
+                "listen_addresses = ''\n"
+                f"unix_socket_directories = '{self.datadir}'\n"
+                f"port = {PORT}\n"
+                "unix_socket_permissions = 0700\n"
+                "fsync = on\n"
+            )
+
+    def running(self) -> bool:
+        """Tell whether a server answers on this cluster's socket."""
+        try:
+            with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
+                                 connect_timeout=3):
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the server unless it already runs; recover from a stale pid file."""
+        self.init()
+        if self.running():
+            return
+        self._clear_stale_pidfile()
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w",
+                            "-t", str(int(timeout)), "start", check=False)
+            if out.returncode == 0 and self.running():
+                return
+            # After a crash the old server's children can hold shared memory for a moment.
+            if time.monotonic() > deadline:
+                raise SetupError(f"the database server did not start; see {self.logfile}:\n{self._log_tail()}")
+            time.sleep(0.5)
+            self._clear_stale_pidfile()
+
+    def stop(self) -> None:
+        """Stop the server cleanly if it runs."""
+        if not self.pidfile.exists():
+            return
+        out = self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop", check=False)
+        if out.returncode != 0 and self.running():
+            raise SetupError(f"pg_ctl stop failed: {out.stderr.strip()}")
+
+    def status(self) -> str:
+        """Describe the cluster's state in one line."""
+        if not self.initialized():
+            return f"no cluster in {self.datadir}"
+        state = "running" if self.running() else "stopped"
+        return f"{state}: {self.datadir} (PostgreSQL in {self.bindir})"
+
+    def ensure_database(self, dbname: str = "heritage_map") -> str:
+        """Start the cluster, create `dbname` with PostGIS if missing, and return its URL."""
+        self.start()
+        with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
+                             autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+            if not exists:
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+        with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname=dbname,
+                             autocommit=True) as conn:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except psycopg.errors.FeatureNotSupported as exc:
+                raise SetupError("PostGIS is not installed for this PostgreSQL: install the Debian package "
+                                 f"postgis (postgresql-NN-postgis-3): {exc}") from exc
+            except psycopg.errors.UndefinedFile as exc:
+                raise SetupError("PostGIS is not installed for this PostgreSQL: install the Debian package "
+                                 f"postgis (postgresql-NN-postgis-3): {exc}") from exc
+        return self.url(dbname)
+
+    def drop_database(self, dbname: str) -> None:
+        """Drop database `dbname` if it exists."""
+        self.start()
+        with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(dbname)))
+
+    def server_pid(self) -> int | None:
+        """Return the postmaster's pid from its pid file, if any."""
+        try:
+            return int(self.pidfile.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _clear_stale_pidfile(self) -> None:
+        """Remove a pid file left by a server that no longer runs."""
+        pid = self.server_pid()
+        if pid is None or self.running():
+            return
+        if _is_postgres(pid):
+            return  # a live server that is starting or stopping: let pg_ctl deal with it
+        self.pidfile.unlink(missing_ok=True)
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _is_postgres(pid: int) -> bool:
+    """Tell whether process `pid` is alive and is a PostgreSQL server."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"postgres" in cmdline
+
+
+def _service_user() -> pwd.struct_passwd:
+    """Return the unprivileged account the server runs as when we are root."""
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        raise SetupError(
+            f"running as root, the database server needs the unprivileged system user {SERVICE_USER!r}, "
+            "which the Debian postgresql package creates; install it or run as an ordinary user"
+        ) from None
+
+
+def _check_reachable(path: Path, user: pwd.struct_passwd) -> None:
+    """Raise SetupError if `user` cannot walk down to `path` (e.g. it sits under /root)."""
+    for parent in reversed(path.parents):
+        st = parent.stat()
+        if st.st_uid == user.pw_uid:
+            continue
+        if not st.st_mode & 0o001 and not (st.st_gid == user.pw_gid and st.st_mode & 0o010):
+            raise SetupError(
+                f"running as root, the database server runs as {user.pw_name!r}, which cannot enter {parent}; "
+                f"set HERITAGE_MAP_DATA_DIR to a folder it can reach (e.g. under /var/lib or /tmp)"
+            )

@@ -1,0 +1,77 @@
+"""Error hierarchy with HTTP status and OGC-style code, rendered in one place: JSON for the API, HTML for people."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class HeritageMapError(Exception):
+    """Base error: carries an HTTP status, an OGC exception code and a message for people."""
+
+    status = 500
+    code = "ServerError"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class InvalidParameter(HeritageMapError):
+    """A query parameter or request body is malformed."""
+
+    status = 400
+    code = "InvalidParameterValue"
+
+
+class NotFound(HeritageMapError):
+    """The requested record does not exist or is not published."""
+
+    status = 404
+    code = "NotFound"
+
+
+class InvalidGeometry(HeritageMapError):
+    """A geometry failed validation (type, SRID, bounds, validity or size)."""
+
+    status = 400
+    code = "InvalidGeometry"
+
+
+class SetupError(HeritageMapError):
+    """The database or the machine is not set up as the app needs."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+
+def wants_json() -> bool:
+    """Tell whether the client of the current request expects JSON rather than a page."""
+    if request.path.startswith("/api/") or request.args.get("f") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/geo+json"])
+    return best in ("application/json", "application/geo+json")
+
+
+def render_error(status: int, code: str, message: str):
+    """Render one error as a JSON body or an HTML page, by what the client wants."""
+    if wants_json():
+        return jsonify({"code": code, "description": message}), status
+    return render_template("error.html", status=status, code=code, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(HeritageMapError)
+    def handle_domain_error(exc: HeritageMapError):
+        return render_error(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        code = (exc.name or "Error").replace(" ", "")
+        return render_error(exc.code or 500, code, exc.description or exc.name)

@@ -1,0 +1,202 @@
+"""Database tables as typed SQLAlchemy 2 models; every geometry is stored in SRID 4326 with a GiST index."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (ARRAY, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Text, func)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from . import vocab
+
+SRID = 4326
+SHAPE_TYPES = ("ST_Point", "ST_LineString", "ST_Polygon", "ST_MultiPoint", "ST_MultiLineString", "ST_MultiPolygon")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """Return a CHECK constraint that keeps `column` inside a controlled vocabulary."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+def shape_check(column: str = "geom") -> CheckConstraint:
+    """Return a CHECK constraint allowing only valid (Multi)Point/LineString/Polygon geometries."""
+    listed = ", ".join(f"'{t}'" for t in SHAPE_TYPES)
+    return CheckConstraint(f"ST_GeometryType({column}) IN ({listed}) AND ST_IsValid({column})", name=f"{column}_shape")
+
+
+def geometry(nullable: bool, geometry_type: str = "GEOMETRY") -> Mapped[WKBElement]:
+    """Return a geometry column in the storage SRID (its GiST index is declared on the table)."""
+    return mapped_column(Geometry(geometry_type, srid=SRID, spatial_index=False), nullable=nullable)
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                    onupdate=func.now())
+
+
+class Site(Timestamped, Base):
+    """A heritage or environmental place, with its provenance."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        one_of("kind", vocab.KINDS), one_of("category", tuple(vocab.CATEGORIES)),
+        one_of("protection_status", vocab.PROTECTIONS), one_of("condition", vocab.CONDITIONS),
+        one_of("coord_confidence", vocab.CONFIDENCES), one_of("status", vocab.STATUSES), shape_check(),
+        CheckConstraint("protection_buffer_m IS NULL OR protection_buffer_m >= 0", name="buffer_positive"),
+        Index("ix_sites_geom", "geom", postgresql_using="gist"),
+        Index("ix_sites_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    ref: Mapped[str | None] = mapped_column(String(40))
+    name_ar: Mapped[str | None] = mapped_column(Text)
+    name_fr: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    name_zgh: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    description_ar: Mapped[str | None] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    period: Mapped[str | None] = mapped_column(Text)
+    protection_status: Mapped[str] = mapped_column(String(20), default="unknown")
+    protection_ref: Mapped[str | None] = mapped_column(Text)
+    protection_date: Mapped[dt.date | None] = mapped_column(Date)
+    protection_buffer_m: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str] = mapped_column(String(20), default="unknown")
+    condition_date: Mapped[dt.date | None] = mapped_column(Date)
+    threats: Mapped[str | None] = mapped_column(Text)
+    visiting_info: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    coord_confidence: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="published")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = geometry(nullable=False)
+
+    projects: Mapped[list[Project]] = relationship(secondary="project_sites", back_populates="sites",
+                                                   order_by="Project.slug", viewonly=True)
+
+
+class Association(Timestamped, Base):
+    """A local association (or institution) that cares for sites and runs projects."""
+
+    __tablename__ = "associations"
+    __table_args__ = (
+        one_of("status", vocab.STATUSES), shape_check(),
+        Index("ix_associations_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name_ar: Mapped[str | None] = mapped_column(Text)
+    name_fr: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    themes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    contact: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
+    description_ar: Mapped[str | None] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    status: Mapped[str] = mapped_column(String(20), default="published")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement | None] = geometry(nullable=True, geometry_type="POINT")
+
+    links: Mapped[list[ProjectAssociation]] = relationship(back_populates="association")
+
+
+class ForumSession(Base):
+    """One yearly session of the Taroudant associations forum."""
+
+    __tablename__ = "forum_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[int] = mapped_column(Integer, unique=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    dates: Mapped[str | None] = mapped_column(Text)
+    slogan_ar: Mapped[str | None] = mapped_column(Text)
+    slogan_fr: Mapped[str | None] = mapped_column(Text)
+    slogan_en: Mapped[str | None] = mapped_column(Text)
+    workshops: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    recommendations: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    projects: Mapped[list[Project]] = relationship(back_populates="forum_session", order_by="Project.slug")
+
+
+class Project(Timestamped, Base):
+    """A project born of the forum or of an association, linked to sites and associations."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        one_of("status", vocab.PROJECT_STATUSES), one_of("publication_status", vocab.STATUSES), shape_check(),
+        CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+        Index("ix_projects_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title_ar: Mapped[str | None] = mapped_column(Text)
+    title_fr: Mapped[str | None] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
+    description_ar: Mapped[str | None] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    publication_status: Mapped[str] = mapped_column(String(20), default="published")
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    themes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    partners: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    forum_session_id: Mapped[int | None] = mapped_column(ForeignKey("forum_sessions.id", ondelete="RESTRICT"))
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement | None] = geometry(nullable=True)
+
+    forum_session: Mapped[ForumSession | None] = relationship(back_populates="projects")
+    sites: Mapped[list[Site]] = relationship(secondary="project_sites", back_populates="projects",
+                                             order_by="Site.slug")
+    links: Mapped[list[ProjectAssociation]] = relationship(back_populates="project", cascade="all, delete-orphan",
+                                                           order_by="ProjectAssociation.role")
+
+
+class ProjectSite(Base):
+    """A project works on a site; a site linked to a project cannot be deleted."""
+
+    __tablename__ = "project_sites"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), primary_key=True,
+                                         index=True)
+
+
+class ProjectAssociation(Base):
+    """An association takes part in a project as its lead or a partner."""
+
+    __tablename__ = "project_associations"
+    __table_args__ = (one_of("role", vocab.LINK_ROLES),)
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    association_id: Mapped[int] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"),
+                                                primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    project: Mapped[Project] = relationship(back_populates="links")
+    association: Mapped[Association] = relationship(back_populates="links")

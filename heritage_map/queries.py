@@ -1,0 +1,183 @@
+"""All the SQL, spatial and otherwise: functions take a session and plain values, and never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import geojson
+from .errors import NotFound
+from .models import Association, ForumSession, Project, ProjectAssociation, ProjectSite, Site
+
+MAX_FEATURES = 10_000
+
+
+def _published(model):
+    """Return the clause that keeps only published records of `model`."""
+    column = model.publication_status if model is Project else model.status
+    return column == "published"
+
+
+def _site_properties(url_prefix: str) -> dict:
+    return {
+        "slug": Site.slug, "ref": Site.ref,
+        "name_ar": Site.name_ar, "name_fr": Site.name_fr, "name_en": Site.name_en, "name_zgh": Site.name_zgh,
+        "kind": Site.kind, "category": Site.category,
+        "description_ar": Site.description_ar, "description_fr": Site.description_fr,
+        "description_en": Site.description_en, "period": Site.period,
+        "protection_status": Site.protection_status, "condition": Site.condition,
+        "coord_confidence": Site.coord_confidence, "sources": Site.sources, "sample": Site.sample,
+        "url": func.concat(url_prefix, "sites/", Site.slug),
+    }
+
+
+def _association_properties(url_prefix: str) -> dict:
+    return {
+        "slug": Association.slug,
+        "name_ar": Association.name_ar, "name_fr": Association.name_fr, "name_en": Association.name_en,
+        "themes": Association.themes, "website": Association.website,
+        "description_ar": Association.description_ar, "description_fr": Association.description_fr,
+        "description_en": Association.description_en,
+        "sources": Association.sources, "sample": Association.sample,
+        "url": func.concat(url_prefix, "associations/", Association.slug),
+    }
+
+
+def _project_properties(url_prefix: str) -> dict:
+    return {
+        "slug": Project.slug,
+        "title_ar": Project.title_ar, "title_fr": Project.title_fr, "title_en": Project.title_en,
+        "description_ar": Project.description_ar, "description_fr": Project.description_fr,
+        "description_en": Project.description_en,
+        "status": Project.status, "themes": Project.themes, "start_date": Project.start_date,
+        "end_date": Project.end_date, "sources": Project.sources, "sample": Project.sample,
+        "url": func.concat(url_prefix, "projects/", Project.slug),
+    }
+
+
+LAYERS = {
+    "sites": (Site, _site_properties),
+    "associations": (Association, _association_properties),
+    "projects": (Project, _project_properties),
+}
+
+
+def layer_filters(layer: str, *, kind: str | None = None, category: str | None = None,
+                  status: str | None = None, theme: str | None = None, sample: bool | None = None) -> list:
+    """Return the WHERE clauses for a layer's filters; a filter left as None adds nothing."""
+    model = LAYERS[layer][0]
+    clauses = [_published(model)]
+    if kind is not None:
+        clauses.append(Site.kind == kind)
+    if category is not None:
+        clauses.append(Site.category == category)
+    if status is not None:
+        clauses.append(Project.status == status)
+    if theme is not None:
+        clauses.append(model.themes.any(theme))
+    if sample is not None:
+        clauses.append(model.sample.is_(sample))
+    return clauses
+
+
+def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", limit: int = MAX_FEATURES,
+                       **filters) -> str:
+    """Return the published records of `layer` as GeoJSON FeatureCollection text, built by PostGIS."""
+    model, properties = LAYERS[layer]
+    features: Select = (
+        select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug)
+        .where(and_(*layer_filters(layer, **filters)))
+        .order_by(model.slug)
+        .limit(limit)
+    )
+    return session.scalar(geojson.collection(features))
+
+
+def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/") -> str | None:
+    """Return one record as a GeoJSON FeatureCollection, or None when it has no geometry."""
+    model, properties = LAYERS[layer]
+    where = (model.slug == slug, model.geom.is_not(None))
+    if session.scalar(select(model.id).where(*where)) is None:
+        return None
+    features = select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug).where(*where)
+    return session.scalar(geojson.collection(features))
+
+
+def list_records(session: Session, layer: str, **filters) -> list:
+    """Return the published records of `layer`, ordered by slug, for index pages."""
+    model = LAYERS[layer][0]
+    return list(session.scalars(select(model).where(and_(*layer_filters(layer, **filters))).order_by(model.slug)))
+
+
+def get_site(session: Session, slug: str) -> Site:
+    """Return the published site `slug` with its projects, or raise NotFound."""
+    site = session.scalar(select(Site).where(Site.slug == slug, _published(Site)).options(
+        selectinload(Site.projects).selectinload(Project.links).selectinload(ProjectAssociation.association)))
+    if site is None:
+        raise NotFound(f"no published site called {slug!r}")
+    return site
+
+
+def get_association(session: Session, slug: str) -> Association:
+    """Return the published association `slug` with its project links, or raise NotFound."""
+    association = session.scalar(select(Association).where(Association.slug == slug, _published(Association))
+                                 .options(selectinload(Association.links).selectinload(ProjectAssociation.project)))
+    if association is None:
+        raise NotFound(f"no published association called {slug!r}")
+    return association
+
+
+def get_project(session: Session, slug: str) -> Project:
+    """Return the published project `slug` with its sites, associations and forum session, or raise NotFound."""
+    project = session.scalar(select(Project).where(Project.slug == slug, _published(Project)).options(
+        selectinload(Project.sites), selectinload(Project.links).selectinload(ProjectAssociation.association),
+        selectinload(Project.forum_session)))
+    if project is None:
+        raise NotFound(f"no published project called {slug!r}")
+    return project
+
+
+def site_associations(site: Site) -> list[tuple[Association, str, Project]]:
+    """Return (association, role, project) for every association caring for `site` through a project."""
+    return [(link.association, link.role, project) for project in site.projects
+            if project.publication_status == "published"
+            for link in project.links if link.association.status == "published"]
+
+
+def forum_sessions(session: Session) -> list[ForumSession]:
+    """Return the forum sessions by edition, with their projects."""
+    return list(session.scalars(select(ForumSession).order_by(ForumSession.edition)
+                                .options(selectinload(ForumSession.projects))))
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Return how many records each table holds, for the seed report and the tests."""
+    return {
+        "sites": session.scalar(select(func.count()).select_from(Site)),
+        "associations": session.scalar(select(func.count()).select_from(Association)),
+        "projects": session.scalar(select(func.count()).select_from(Project)),
+        "forum_sessions": session.scalar(select(func.count()).select_from(ForumSession)),
+        "project_sites": session.scalar(select(func.count()).select_from(ProjectSite)),
+        "project_associations": session.scalar(select(func.count()).select_from(ProjectAssociation)),
+    }
+
+
+def export_rows(session: Session, layer: str, **filters) -> list[dict]:
+    """Return the published records of `layer` as dicts of plain values, geometry as WKB, for file export."""
+    model = LAYERS[layer][0]
+    options = []
+    if model is Project:
+        options = [selectinload(Project.sites), selectinload(Project.links).selectinload(ProjectAssociation.association),
+                   selectinload(Project.forum_session)]
+    stmt = (select(model, func.ST_AsBinary(model.geom)).where(and_(*layer_filters(layer, **filters)))
+            .order_by(model.slug).options(*options))
+    rows = []
+    for obj, wkb in session.execute(stmt):
+        row = {c.key: getattr(obj, c.key) for c in model.__mapper__.column_attrs if c.key != "geom"}
+        row["wkb"] = bytes(wkb) if wkb is not None else None
+        if model is Project:
+            row["sites"] = [s.slug for s in obj.sites]
+            row["associations"] = [f"{link.role}:{link.association.slug}" for link in obj.links]
+            row["forum_edition"] = obj.forum_session.edition if obj.forum_session else None
+        rows.append(row)
+    return rows

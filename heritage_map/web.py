@@ -1,0 +1,94 @@
+"""Pages for people: the map, index pages with filters, record pages and the forum sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from . import db, maps, params, queries, vocab
+from .api import FILTERS
+
+bp = Blueprint("web", __name__)
+
+
+def basemap() -> maps.Basemap:
+    """Return the configured basemap."""
+    return maps.Basemap(current_app.config["TILE_URL"], current_app.config["TILE_ATTRIBUTION"])
+
+
+def static_url(path: str) -> str:
+    return url_for("static", filename=path)
+
+
+def record_map(layer: str, slug: str) -> dict | None:
+    """Return the rendered parts of a record's small map, or None when it has no geometry."""
+    geojson_text = queries.record_geojson(db.session(), layer, slug, url_for("web.index"))
+    if geojson_text is None:
+        return None
+    return maps.render_parts(maps.record_map(basemap(), layer, geojson_text, static_url))
+
+
+def filters_for(layer: str) -> dict:
+    """Parse an index page's filters from the query string."""
+    allowed = FILTERS[layer]
+    params.known_only(request.args, set(allowed))
+    return {name: params.choice(request.args, name, values) for name, values in allowed.items()}
+
+
+@bp.get("/")
+def index():
+    """The full-window map of every published layer."""
+    sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url))
+    return render_template("map.html", map=parts)
+
+
+@bp.get("/sites")
+def sites():
+    """Index of published sites, filtered by kind and category."""
+    chosen = filters_for("sites")
+    records = queries.list_records(db.session(), "sites", **chosen)
+    return render_template("sites.html", sites=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/sites/<slug>")
+def site(slug: str):
+    """One site, with the projects and associations caring for it."""
+    record = queries.get_site(db.session(), slug)
+    return render_template("site.html", site=record, carers=queries.site_associations(record),
+                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug))
+
+
+@bp.get("/associations")
+def associations():
+    """Index of published associations, filtered by theme."""
+    chosen = filters_for("associations")
+    records = queries.list_records(db.session(), "associations", **chosen)
+    return render_template("associations.html", associations=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/associations/<slug>")
+def association(slug: str):
+    """One association, with its projects."""
+    record = queries.get_association(db.session(), slug)
+    return render_template("association.html", association=record, map=record_map("associations", slug))
+
+
+@bp.get("/projects")
+def projects():
+    """Index of published projects, filtered by status and theme."""
+    chosen = filters_for("projects")
+    records = queries.list_records(db.session(), "projects", **chosen)
+    return render_template("projects.html", projects=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/projects/<slug>")
+def project(slug: str):
+    """One project, with its sites, associations and forum session."""
+    record = queries.get_project(db.session(), slug)
+    return render_template("project.html", project=record, map=record_map("projects", slug))
+
+
+@bp.get("/forum")
+def forum():
+    """The sessions of the Taroudant associations forum and the projects born of them."""
+    return render_template("forum.html", sessions=queries.forum_sessions(db.session()))

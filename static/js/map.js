@@ -1,0 +1,127 @@
+/* Taroudant Heritage Map: fills the Folium map's layers from GeoJSON.
+ * Popups are built with DOM nodes and textContent, never innerHTML, so text from
+ * data files cannot inject markup. */
+(function () {
+  "use strict";
+
+  function text(tag, className, value, attrs) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    if (value !== undefined && value !== null) el.textContent = String(value);
+    Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    return el;
+  }
+
+  function title(p) {
+    return p.name_en || p.name_fr || p.title_en || p.title_fr || p.name_ar || p.title_ar || p.slug;
+  }
+
+  function shorten(s, n) {
+    if (!s) return "";
+    return s.length > n ? s.slice(0, n - 1).replace(/\s+\S*$/, "") + "\u2026" : s;
+  }
+
+  function popup(p, layerKey, config) {
+    var box = text("div", "hm-popup");
+    if (p.sample) box.appendChild(text("div", "hm-sample", "Example \u2014 invented demo data"));
+    box.appendChild(text("h3", "hm-title", title(p)));
+    var ar = p.name_ar || p.title_ar;
+    if (ar) box.appendChild(text("div", "hm-ar", ar, {lang: "ar", dir: "rtl"}));
+    var fr = p.name_fr || p.title_fr;
+    if (fr && fr !== title(p)) box.appendChild(text("div", "hm-fr", fr, {lang: "fr"}));
+    var cat = config.categories[p.category];
+    var label = cat ? cat.en : layerKey === "projects" ? "Project (" + p.status + ")" : "Association";
+    box.appendChild(text("div", "hm-category", label));
+    var desc = p.description_en || p.description_fr || p.description_ar;
+    if (desc) box.appendChild(text("p", "hm-desc", shorten(desc, 220)));
+    if (p.coord_confidence) {
+      var conf = p.coord_confidence === "estimated" ? "Estimated position, not surveyed"
+        : "Position confidence: " + p.coord_confidence;
+      box.appendChild(text("div", "hm-confidence", conf));
+    }
+    var link = text("a", "hm-link", "Read more \u2192", {href: p.url});
+    box.appendChild(link);
+    return box;
+  }
+
+  function layerOf(feature, source) {
+    var p = feature.properties;
+    if (source !== "sites") return source;
+    if (p.category === "rampart") return "ramparts";
+    return p.kind;
+  }
+
+  function markerFor(feature, latlng, key, config) {
+    var p = feature.properties;
+    var cat = config.categories[p.category];
+    if (cat) {
+      return L.marker(latlng, {
+        icon: L.AwesomeMarkers.icon({icon: cat.icon, prefix: "fa", markerColor: cat.color, iconColor: "white"}),
+        title: title(p),
+        alt: title(p)
+      });
+    }
+    return L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillOpacity: 0.9,
+                                   fillColor: config.colours[key]});
+  }
+
+  function add(map, groups, source, collection, config, counts) {
+    collection.features.forEach(function (feature) {
+      if (!feature.geometry) return;
+      var key = layerOf(feature, source);
+      var group = groups[key];
+      if (!group) return;
+      var isPoint = feature.geometry.type === "Point";
+      var layer = L.geoJSON(feature, {
+        pointToLayer: function (f, latlng) { return markerFor(f, latlng, key, config); },
+        style: function () {
+          return {color: config.colours[key], weight: key === "ramparts" ? 5 : 3, opacity: 0.9,
+                  fillOpacity: 0.15, dashArray: feature.properties.sample ? "6 6" : null};
+        }
+      });
+      layer.eachLayer(function (l) {
+        if (config.popups !== false) {
+          l.bindPopup(function () { return popup(feature.properties, key, config); }, {maxWidth: 300});
+        }
+      });
+      ((isPoint && group.cluster) || group.layer).addLayer(layer);
+      counts[key] = (counts[key] || 0) + 1;
+      counts.total += 1;
+    });
+  }
+
+  function fit(map, groups) {
+    var bounds = L.latLngBounds([]);
+    Object.keys(groups).forEach(function (k) {
+      var g = groups[k].layer;
+      if (g.getBounds && g.getLayers().length) bounds.extend(g.getBounds());
+    });
+    if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16, padding: [20, 20]});
+  }
+
+  function load(map, groups, config) {
+    var counts = {total: 0};
+    var state = {counts: counts, ready: false, errors: []};
+    window.heritageMap = state;
+    var jobs = [];
+    Object.keys(config.inline || {}).forEach(function (source) {
+      add(map, groups, source, JSON.parse(config.inline[source]), config, counts);
+    });
+    Object.keys(config.sources || {}).forEach(function (source) {
+      jobs.push(fetch(config.sources[source], {headers: {Accept: "application/geo+json"}})
+        .then(function (r) {
+          if (!r.ok) throw new Error(source + ": HTTP " + r.status);
+          return r.json();
+        })
+        .then(function (data) { add(map, groups, source, data, config, counts); })
+        .catch(function (err) { state.errors.push(String(err)); }));
+    });
+    Promise.all(jobs).then(function () {
+      if (config.fit) fit(map, groups);
+      state.ready = true;
+      document.documentElement.setAttribute("data-map-ready", "true");
+    });
+  }
+
+  window.HeritageMap = {load: load, popup: popup};
+})();
