@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, any_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import geojson
@@ -18,7 +18,7 @@ def _published(model):
     return column == "published"
 
 
-def _site_properties(url_prefix: str) -> dict:
+def site_properties(url_prefix: str) -> dict:
     return {
         "slug": Site.slug, "ref": Site.ref,
         "name_ar": Site.name_ar, "name_fr": Site.name_fr, "name_en": Site.name_en, "name_zgh": Site.name_zgh,
@@ -31,7 +31,7 @@ def _site_properties(url_prefix: str) -> dict:
     }
 
 
-def _association_properties(url_prefix: str) -> dict:
+def association_properties(url_prefix: str) -> dict:
     return {
         "slug": Association.slug,
         "name_ar": Association.name_ar, "name_fr": Association.name_fr, "name_en": Association.name_en,
@@ -43,7 +43,7 @@ def _association_properties(url_prefix: str) -> dict:
     }
 
 
-def _project_properties(url_prefix: str) -> dict:
+def project_properties(url_prefix: str) -> dict:
     return {
         "slug": Project.slug,
         "title_ar": Project.title_ar, "title_fr": Project.title_fr, "title_en": Project.title_en,
@@ -56,9 +56,9 @@ def _project_properties(url_prefix: str) -> dict:
 
 
 LAYERS = {
-    "sites": (Site, _site_properties),
-    "associations": (Association, _association_properties),
-    "projects": (Project, _project_properties),
+    "sites": (Site, site_properties),
+    "associations": (Association, association_properties),
+    "projects": (Project, project_properties),
 }
 
 
@@ -74,7 +74,7 @@ def layer_filters(layer: str, *, kind: str | None = None, category: str | None =
     if status is not None:
         clauses.append(Project.status == status)
     if theme is not None:
-        clauses.append(model.themes.any(theme))
+        clauses.append(any_(model.themes) == theme)
     if sample is not None:
         clauses.append(model.sample.is_(sample))
     return clauses

@@ -62,7 +62,7 @@
       });
     }
     return L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillOpacity: 0.9,
-                                   fillColor: config.colours[key]});
+                                   fillColor: config.colours[key], dashArray: p.sample ? "3 3" : null});
   }
 
   function add(map, groups, source, collection, config, counts) {
@@ -74,7 +74,9 @@
       var isPoint = feature.geometry.type === "Point";
       var layer = L.geoJSON(feature, {
         pointToLayer: function (f, latlng) { return markerFor(f, latlng, key, config); },
-        style: function () {
+        style: function (f) {
+          // Circle markers are styled in markerFor; this is for lines and areas only.
+          if (f.geometry.type === "Point") return {};
           return {color: config.colours[key], weight: key === "ramparts" ? 5 : 3, opacity: 0.9,
                   fillOpacity: 0.15, dashArray: feature.properties.sample ? "6 6" : null};
         }
@@ -96,7 +98,7 @@
       var g = groups[k].layer;
       if (g.getBounds && g.getLayers().length) bounds.extend(g.getBounds());
     });
-    if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16, padding: [20, 20]});
+    if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16, padding: [20, 20], animate: false});
   }
 
   function load(map, groups, config) {

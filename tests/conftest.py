@@ -1,0 +1,129 @@
+"""Test fixtures: one real PostGIS database per run, each test inside a transaction rolled back at its end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from heritage_map import create_app
+from heritage_map.config import ROOT
+from heritage_map.db import make_engine, upgrade
+from heritage_map.embedded import Cluster
+from heritage_map.models import Site
+from heritage_map.seed import seed
+
+# One database per run, so that two runs on one machine do not drop each other's data.
+TEST_DB = f"heritage_map_test_{os.getpid()}"
+
+
+def test_data_dir() -> Path:
+    """Return the folder of the embedded cluster the tests use (outside the repo, reachable by `postgres`)."""
+    return Path(os.environ.get("HERITAGE_MAP_TEST_DATA_DIR", f"/tmp/heritage-map-test-{os.getuid()}"))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """Return the URL of a freshly created, migrated and seeded test database."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    cluster = None
+    if not url:
+        cluster = Cluster(test_data_dir())
+        cluster.drop_database(TEST_DB)
+        url = cluster.ensure_database(TEST_DB)
+    yield _prepare(url)
+    if cluster is not None:
+        cluster.drop_database(TEST_DB)
+
+
+def _prepare(url: str) -> str:
+    """Build the schema and load the seed into the database at `url`; return the URL."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        for table in ("project_sites", "project_associations", "projects", "associations", "sites",
+                      "forum_sessions", "alembic_version"):
+            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    upgrade(engine)
+    with Session(engine) as s, s.begin():
+        seed(s, ROOT / "geodata")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session(connection):
+    """A session whose commits become savepoints inside the test's transaction."""
+    s = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(engine, connection):
+    """The app, with every request's session inside the test's transaction."""
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test",
+                      "TILE_URL": "http://tiles.invalid/{z}/{x}/{y}.png"}, engine=engine)
+    app.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=connection,
+                                                               join_transaction_mode="create_savepoint")
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_site(session: Session, **overrides) -> Site:
+    """Add a valid published heritage site (overridable) and flush it."""
+    from geoalchemy2.shape import from_shape
+    from shapely import Point
+
+    values = dict(slug="test-site", name_en="Test site", kind="heritage", category="gate",
+                  coord_confidence="medium", status="published", sources=["https://example.org/source"],
+                  geom=from_shape(Point(-8.877, 30.47), srid=4326))
+    values.update(overrides)
+    site = Site(**values)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def pytest_report_header(config):
+    """Name the database the run talks to, as Datasette's tests do."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    where = "TEST_DATABASE_URL" if url else f"embedded cluster in {test_data_dir()}"
+    try:
+        import psycopg
+
+        if url:
+            conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        else:
+            cluster = Cluster(test_data_dir())
+            cluster.start()
+            conn = psycopg.connect(host=str(cluster.datadir), user="heritage_map", dbname="postgres")
+        with conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        return f"database: PostgreSQL {version} ({where})"
+    except Exception as exc:  # the header must never stop the run; the fixtures report the real error
+        return f"database: not reachable yet ({where}): {exc}"

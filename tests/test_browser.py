@@ -1,0 +1,202 @@
+"""The map in a real headless Chromium: layers load from the API, popups link to records, nothing leaves localhost."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from heritage_map import create_app
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+LABELS = {"Heritage sites": "heritage", "Environmental sites": "environment", "Ramparts outline": "ramparts",
+          "Projects": "projects", "Associations": "associations"}
+BRAVO = ("claudio-bravo-museum", "Claudio Bravo Palace-Museum")
+
+# The Leaflet layers really on the map (markers inside cluster groups plus vector shapes) under Folium's
+# feature groups (globals feature_group_*), per layer-control overlay name, and their total.
+COUNT_LAYERS = """() => {
+  const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+  const count = (layer) => {
+    if (layer instanceof L.MarkerClusterGroup) return layer.getLayers().length;
+    if (layer instanceof L.LayerGroup) return layer.getLayers().reduce((n, l) => n + count(l), 0);
+    return (layer instanceof L.Path || layer instanceof L.Marker) && map.hasLayer(layer) ? 1 : 0;
+  };
+  const control = Object.keys(window).find(k => k.startsWith("layer_control_") && k.endsWith("_layers"));
+  const overlays = Object.entries(control ? window[control].overlays : {});
+  const result = {total: 0};
+  Object.keys(window).filter(k => k.startsWith("feature_group_")).map(k => window[k]).forEach(l => {
+    if (!(l instanceof L.FeatureGroup) || !map.hasLayer(l)) return;
+    const entry = overlays.find(([, group]) => group === l);
+    const n = count(l);
+    if (entry) result[entry[0]] = n;
+    result.total += n;
+  });
+  return result;
+}"""
+
+
+def sql_counts(engine) -> dict[str, int]:
+    """Published records with a geometry, per map layer, straight from the database."""
+    site = "SELECT count(*) FROM sites WHERE status = 'published' AND geom IS NOT NULL AND "
+    queries = {
+        "ramparts": site + "category = 'rampart'",
+        "heritage": site + "kind = 'heritage' AND category <> 'rampart'",
+        "environment": site + "kind = 'environment' AND category <> 'rampart'",
+        "projects": "SELECT count(*) FROM projects WHERE publication_status = 'published' AND geom IS NOT NULL",
+        "associations": "SELECT count(*) FROM associations WHERE status = 'published' AND geom IS NOT NULL",
+    }
+    with engine.connect() as conn:
+        counts = {key: conn.scalar(text(sql)) for key, sql in queries.items()}
+    counts["total"] = sum(counts[k] for k in LABELS.values())
+    return counts
+
+
+@pytest.fixture(scope="module")
+def live_server(engine):
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "TILE_URL": "http://tiles.test/{z}/{x}/{y}.png"},
+                     engine=engine)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page whose only network is localhost; tiles get a blank PNG, anything else is aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.tiles, context.offending, context.errors = [], [], []
+
+    def handle(route):
+        url = route.request.url
+        host = urlsplit(url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        elif host == "tiles.test":
+            context.tiles.append(url)
+            route.fulfill(status=200, body=PNG, content_type="image/png")
+        else:
+            context.offending.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+
+    def on_console(msg):
+        if msg.type == "error" and "favicon.ico" not in (msg.location or {}).get("url", ""):
+            context.errors.append(f"console: {msg.text} ({msg.location})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: context.errors.append(f"pageerror: {exc}"))
+    yield page
+    context.close()
+
+
+def open_map(page, url: str) -> dict:
+    page.goto(url)
+    assert page.evaluate('typeof L === "undefined"') is False, "Leaflet did not load"
+    page.wait_for_function("window.heritageMap && window.heritageMap.ready === true")
+    assert page.get_attribute("html", "data-map-ready") == "true"
+    state = page.evaluate("window.heritageMap")
+    assert state["errors"] == []
+    return state
+
+
+def assert_offline_and_clean(page):
+    assert page.context.offending == [], "requests left localhost"
+    assert page.context.errors == []
+
+
+def test_map_shows_every_published_record(page, live_server, engine):
+    expected = sql_counts(engine)
+    state = open_map(page, live_server + "/")
+    counts = state["counts"]
+    assert counts["total"] == expected["total"] > 0
+    for key in LABELS.values():
+        assert counts.get(key, 0) == expected[key], key
+    drawn = page.evaluate(COUNT_LAYERS)
+    assert drawn["total"] == expected["total"]
+    per_layer = {LABELS[name]: n for name, n in drawn.items() if name != "total"}
+    assert per_layer == {key: expected[key] for key in LABELS.values()}
+    assert page.locator(".leaflet-control-layers-overlays label").count() == len(LABELS)
+    assert page.locator(".map-legend").is_visible()
+    page.wait_for_timeout(500)  # let the icon font and tile placeholders settle
+    page.screenshot(path="/tmp/browser_map.png")
+    assert page.context.tiles, "the basemap requested no tiles"
+    assert_offline_and_clean(page)
+
+
+def test_marker_popup_links_to_record_page(page, live_server):
+    open_map(page, live_server + "/")
+    page.evaluate("""(name) => new Promise((resolve, reject) => {
+      const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+      const groups = []; map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) groups.push(l); });
+      for (const g of groups) {
+        const marker = g.getLayers().find(m => m.options.title === name);
+        if (marker) { window.__marker = marker; return g.zoomToShowLayer(marker, resolve); }
+      }
+      reject(new Error("no marker titled " + name));
+    })""", BRAVO[1])
+    page.evaluate_handle("window.__marker._icon").as_element().click()
+    content = page.locator(".leaflet-popup-content")
+    sync_api.expect(content).to_contain_text(BRAVO[1])
+    with page.expect_navigation():
+        content.get_by_role("link", name="Read more →").click()
+    assert urlsplit(page.url).path == f"/sites/{BRAVO[0]}"
+    sync_api.expect(page.locator("h1")).to_contain_text(BRAVO[1])
+    assert_offline_and_clean(page)
+
+
+def test_popup_escapes_text(page, live_server):
+    open_map(page, live_server + "/")
+    raw = "<img src=x onerror=window.pwned=1>"
+    title = page.evaluate("""(raw) => {
+      const box = HeritageMap.popup({name_en: raw, description_en: "<b>bold</b>", url: "/sites/x", slug: "x"},
+                                    "heritage", {categories: {}, colours: {}});
+      document.body.appendChild(box);
+      return {title: box.querySelector(".hm-title").textContent, imgs: box.querySelectorAll("img, b").length,
+              desc: box.querySelector(".hm-desc").textContent};
+    }""", raw)
+    page.wait_for_timeout(200)  # an injected onerror would have fired by now
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert title == {"title": raw, "imgs": 0, "desc": "<b>bold</b>"}
+    assert_offline_and_clean(page)
+
+
+def test_record_page_draws_the_ramparts_offline(page, live_server):
+    state = open_map(page, live_server + "/sites/ramparts")
+    assert state["counts"] == {"total": 1, "ramparts": 1}
+    assert page.evaluate(COUNT_LAYERS)["total"] == 1
+    assert page.locator(".record-map .leaflet-overlay-pane path").count() == 1
+    page.wait_for_function("""() => {  // the view fits the whole outline once the zoom animation ends
+      const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+      const groups = Object.keys(window).filter(k => k.startsWith("feature_group_")).map(k => window[k]);
+      const bounds = groups.map(g => g.getBounds()).find(b => b.isValid());
+      return !map._animatingZoom && map.getBounds().contains(bounds);
+    }""")
+    page.screenshot(path="/tmp/browser_ramparts.png")
+    sync_api.expect(page.locator("h1")).to_contain_text("Taroudant ramparts")
+    assert page.context.tiles
+    assert_offline_and_clean(page)
