@@ -36,7 +36,10 @@ def app_engine(setup: bool = True):
 
     app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"]})
     with app.app_context():
-        return engine()
+        eng = engine()
+    # A command is one unit of work: close the pool when it ends.
+    click.get_current_context().call_on_close(eng.dispose)
+    return eng
 
 
 class Group(click.Group):

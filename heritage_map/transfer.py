@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import tempfile
 import zipfile
@@ -18,6 +19,7 @@ from geoalchemy2.shape import from_shape
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from . import queries, vocab
@@ -76,6 +78,9 @@ def _choice(values: tuple[str, ...]) -> Callable:
 
 
 def _list(value) -> list[str]:
+    # GeoJSON may hold a list as an array (the API writes them so), which GDAL hands over as a numpy array.
+    if not _missing(value) and not isinstance(value, str) and hasattr(value, "__iter__"):
+        return [str(item).strip() for item in value if str(item).strip()]
     text = _text(value)
     return [item.strip() for item in text.split(";") if item.strip()] if text else []
 
@@ -89,8 +94,9 @@ def _themes(value) -> list[str]:
 
 
 def _missing(value) -> bool:
-    """Tell whether a cell is empty (None, NaN, NaT or pandas' NA)."""
-    return value is None or (not isinstance(value, (str, list, bytes)) and bool(pd.isna(value)))
+    """Tell whether a cell is empty (None, NaN, NaT or pandas' NA); a list or array never is."""
+    return value is None or (pd.api.types.is_scalar(value) and not isinstance(value, (str, bytes))
+                             and bool(pd.isna(value)))
 
 
 def _date(value):
@@ -106,12 +112,23 @@ def _date(value):
 
 def _int(value):
     text = _text(value)
-    return int(float(text)) if text is not None else None
+    if text is None:
+        return None
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(number)
 
 
 def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
     text = _text(value)
-    return text is not None and text.lower() in ("1", "true", "yes", "y", "t")
+    if text is None or text.lower() in ("0", "false", "no", "n", "f"):
+        return False
+    if text.lower() in ("1", "true", "yes", "y", "t"):
+        return True
+    raise ValueError(f"{text!r} is not a yes/no value (true, false, 1, 0)")
 
 
 def _category(value):
@@ -287,20 +304,26 @@ def parse_rows(frame: gpd.GeoDataFrame, layer: str) -> tuple[list[dict], list[Ro
     spec = LAYERS[layer]
     frame = _join_split_texts(frame, spec["fields"])
     records, errors, seen = [], [], {}
+    # On update only the file's own columns change: a partial file must not blank the rest.
+    present = {f.name for f in spec["fields"] if f.name in frame.columns} | {"geom"}
+    if "category" in present:
+        present.add("kind")
     for number, (_, row) in enumerate(frame.iterrows(), start=1):
         try:
-            record = {}
+            record = {"_present": present}
             for f in spec["fields"]:
                 try:
                     record[f.name] = f.parse(row.get(f.name))
                 except ValueError as exc:
                     raise ValueError(f"{f.name}: {exc}") from None
             _complete(record, layer)
-            geom = row.geometry
+            # A row of texts can hand back a missing geometry as NaN rather than None.
+            geom = None if _missing(row.geometry) else row.geometry
             if geom is None and not spec["geometry_required"]:
                 record["geom"] = None
             else:
-                record["geom"] = check(geom if geom is not None else None, allowed=spec["shapes"])
+                # Shapefiles turn outer rings clockwise: store RFC 7946's counter-clockwise whatever the format.
+                record["geom"] = shapely.orient_polygons(check(geom, allowed=spec["shapes"]), exterior_cw=False)
             if record["slug"] in seen:
                 raise ValueError(f"slug {record['slug']!r} is also used by row {seen[record['slug']]}")
             seen[record["slug"]] = number
@@ -328,15 +351,29 @@ def _complete(record: dict, layer: str) -> None:
         record["coord_confidence"] = record.get("coord_confidence") or "low"
         record["protection_status"] = record.get("protection_status") or "unknown"
         record["condition"] = record.get("condition") or "unknown"
-    for key in ("status", "publication_status"):
-        if key in record and not record[key]:
-            record[key] = "published"
     if layer == "projects":
+        # A project's `status` is its progress; whether it is published is `publication_status`.
         record["status"] = record.get("status") or "proposed"
+        record["publication_status"] = record.get("publication_status") or "published"
         for item in record["associations"]:
             role, _, slug = item.partition(":")
             if role not in vocab.LINK_ROLES or not slug:
                 raise ValueError(f"association link {item!r} should read role:slug with role lead or partner")
+    else:
+        record["status"] = record.get("status") or "published"
+    _check_limits(record)
+
+
+def _check_limits(record: dict) -> None:
+    """Refuse the values the database constraints would refuse, so that they are reported by row."""
+    for key, size in (("slug", 80), ("ref", 40)):
+        if record.get(key) and len(record[key]) > size:
+            raise ValueError(f"{key} is longer than {size} characters")
+    if (record.get("protection_buffer_m") or 0) < 0:
+        raise ValueError("protection_buffer_m is negative")
+    start, end = record.get("start_date"), record.get("end_date")
+    if start and end and end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
 
 
 def slugify(text: str) -> str:
@@ -361,21 +398,23 @@ def import_layer(session: Session, path: str | Path, layer: str, *, crs: str | N
         raise InvalidParameter(f"unknown layer {layer!r} (known: {', '.join(LAYERS)})")
     frame = read_file(path, crs=crs)
     records, errors = parse_rows(frame, layer)
-    if skip_samples:
-        records = [r for r in records if not r["sample"]]
+    numbered = [(n, r) for n, r in _numbered(records, errors) if not (skip_samples and r["sample"])]
     report = ImportReport(layer=layer, read=len(frame), errors=errors, dry_run=dry_run)
     if errors and not skip_invalid:
         raise ImportFailed(f"{Path(path).name}: {len(errors)} invalid row(s); nothing was imported", report)
     with session.begin_nested() as savepoint:
-        for number, record in enumerate(records, start=1):
+        for number, record in numbered:
             try:
-                created = _write(session, layer, record)
-            except ValueError as exc:
-                report.errors.append(RowError(number, str(exc)))
+                # One savepoint per row, so that a rejected row leaves nothing half-written behind.
+                with session.begin_nested():
+                    created = _write(session, layer, record)
+            except (ValueError, IntegrityError, DataError) as exc:
+                report.errors.append(RowError(number, _reason(exc)))
                 continue
             report.created += created
             report.updated += not created
         session.flush()
+        report.errors.sort(key=lambda e: e.row)
         if report.errors and not skip_invalid:
             savepoint.rollback()
             raise ImportFailed(f"{Path(path).name}: {len(report.errors)} invalid row(s); nothing was imported",
@@ -385,10 +424,25 @@ def import_layer(session: Session, path: str | Path, layer: str, *, crs: str | N
     return report
 
 
+def _numbered(records: list[dict], errors: list[RowError]) -> list[tuple[int, dict]]:
+    """Pair each record with its row number: parse_rows keeps the file's order and skips the bad rows."""
+    bad = {e.row for e in errors}
+    numbers = (n for n in range(1, len(records) + len(errors) + 1) if n not in bad)
+    return list(zip(numbers, records))
+
+
+def _reason(exc: Exception) -> str:
+    """Say why a row was refused: our own message, or the first line of the database's."""
+    if isinstance(exc, (IntegrityError, DataError)):
+        return f"the database refused the row: {str(exc.orig).splitlines()[0]}"
+    return str(exc)
+
+
 def _write(session: Session, layer: str, record: dict) -> bool:
     """Insert or update (by slug) one record; return True if it was new."""
     model = LAYERS[layer]["model"]
     record = dict(record)
+    present = record.pop("_present")
     geom = record.pop("geom")
     links = {key: record.pop(key) for key in ("sites", "associations", "forum_edition") if layer == "projects"}
     obj = session.scalar(select(model).where(model.slug == record["slug"]))
@@ -397,38 +451,42 @@ def _write(session: Session, layer: str, record: dict) -> bool:
         obj = model()
         session.add(obj)
     for key, value in record.items():
-        setattr(obj, key, value)
+        if created or key in present:
+            setattr(obj, key, value)
     obj.geom = from_shape(geom, srid=SRID) if geom is not None else None
     if layer == "projects":
-        _link_project(session, obj, links)
+        _link_project(session, obj, {k: v for k, v in links.items() if created or k in present})
     return created
 
 
 def _link_project(session: Session, project: Project, links: dict) -> None:
-    """Resolve a project's site slugs, association links and forum edition."""
+    """Resolve a project's site slugs, association links and forum edition (those given in `links`)."""
     from .models import ForumSession, ProjectAssociation
 
-    sites = []
-    for slug in links["sites"]:
-        site = session.scalar(select(Site).where(Site.slug == slug))
-        if site is None:
-            raise ValueError(f"unknown site {slug!r}")
-        sites.append(site)
-    project.sites = sites
-    project.links = []
-    session.flush()
-    for item in links["associations"]:
-        role, _, slug = item.partition(":")
-        association = session.scalar(select(Association).where(Association.slug == slug))
-        if association is None:
-            raise ValueError(f"unknown association {slug!r}")
-        project.links.append(ProjectAssociation(association=association, role=role))
-    project.forum_session = None
-    if links["forum_edition"] is not None:
-        forum = session.scalar(select(ForumSession).where(ForumSession.edition == links["forum_edition"]))
-        if forum is None:
-            raise ValueError(f"unknown forum edition {links['forum_edition']}")
-        project.forum_session = forum
+    if "sites" in links:
+        sites = []
+        for slug in links["sites"]:
+            site = session.scalar(select(Site).where(Site.slug == slug))
+            if site is None:
+                raise ValueError(f"unknown site {slug!r}")
+            sites.append(site)
+        project.sites = sites
+    if "associations" in links:
+        project.links = []
+        session.flush()
+        for item in links["associations"]:
+            role, _, slug = item.partition(":")
+            association = session.scalar(select(Association).where(Association.slug == slug))
+            if association is None:
+                raise ValueError(f"unknown association {slug!r}")
+            project.links.append(ProjectAssociation(association=association, role=role))
+    if "forum_edition" in links:
+        project.forum_session = None
+        if links["forum_edition"] is not None:
+            forum = session.scalar(select(ForumSession).where(ForumSession.edition == links["forum_edition"]))
+            if forum is None:
+                raise ValueError(f"unknown forum edition {links['forum_edition']}")
+            project.forum_session = forum
 
 
 def _join_split_texts(frame: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
@@ -468,14 +526,13 @@ def _flat(value):
 
 def format_for(path: str | Path) -> str:
     """Return the export format named by a file's extension."""
-    name = str(path).lower()
-    for fmt, (_driver, suffix) in FORMATS.items():
-        if name.endswith(suffix) or name.endswith(suffix.split(".")[-1] and "." + suffix.split(".")[-1]):
-            return fmt
-    if name.endswith(".json"):
-        return "geojson"
-    raise InvalidParameter(f"cannot tell the format from {Path(path).name!r}; give --format "
-                           f"({', '.join(FORMATS)})")
+    suffix = Path(path).suffix.lower()
+    by_suffix = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp", ".shp": "shp",
+                 ".csv": "csv", ".kml": "kml"}
+    if suffix not in by_suffix:
+        raise InvalidParameter(f"cannot tell the format from {Path(path).name!r}; give --format "
+                               f"({', '.join(FORMATS)})")
+    return by_suffix[suffix]
 
 
 def write_file(frame: gpd.GeoDataFrame, path: str | Path, fmt: str) -> Path:
@@ -489,7 +546,8 @@ def write_file(frame: gpd.GeoDataFrame, path: str | Path, fmt: str) -> Path:
         _write_shapefile_zip(frame, path, layer_name)
     elif fmt == "csv":
         out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        out.insert(0, "wkt", frame.geometry.to_wkt())
+        # Full precision: the default rounding to 6 decimals moves a lon/lat point by up to 5 cm.
+        out.insert(0, "wkt", frame.geometry.to_wkt(rounding_precision=-1))
         out.to_csv(path, index=False)
     elif fmt == "kml":
         pyogrio.write_dataframe(frame.to_crs(epsg=SRID), path, driver=driver, layer=layer_name)
@@ -520,7 +578,8 @@ def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path, layer_name: str) -
 def _split_for_dbf(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Split texts longer than a DBF field across numbered columns."""
     values = frame[column]
-    if values.dtype != object:
+    # Test the values, not the dtype: pandas 3 gives texts its own "str" dtype, older pandas "object".
+    if not any(isinstance(v, str) for v in values):
         return frame
     chunks = [_chunks(v) if isinstance(v, str) else [v] for v in values]
     width = max((len(c) for c in chunks), default=1)
@@ -535,17 +594,24 @@ def _split_for_dbf(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _chunks(text: str, limit: int = DBF_TEXT_BYTES) -> list[str]:
-    """Cut `text` into pieces of at most `limit` UTF-8 bytes, never inside a character."""
-    pieces, current, size = [], [], 0
-    for ch in text:
-        n = len(ch.encode())
-        if size + n > limit:
-            pieces.append("".join(current))
-            current, size = [], 0
-        current.append(ch)
-        size += n
-    pieces.append("".join(current))
+    """Cut `text` into pieces of at most `limit` UTF-8 bytes, never inside a character nor next to a space."""
+    pieces = []
+    while len(text.encode()) > limit:
+        cut = _cut(text, limit)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
     return pieces
+
+
+def _cut(text: str, limit: int) -> int:
+    """Return where to cut a text longer than `limit` bytes, between two characters that are not spaces."""
+    end = len(text.encode()[:limit].decode(errors="ignore"))
+    # GDAL strips the spaces at both ends of a DBF value, so a space beside the cut would be lost.
+    for cut in range(end, 0, -1):
+        if not text[cut - 1].isspace() and not text[cut].isspace():
+            return cut
+    return end
 
 
 def _short_names(column: str) -> str:
@@ -578,3 +644,15 @@ def temp_path(suffix: str) -> Path:
     os.close(fd)
     os.unlink(name)
     return Path(name)
+
+
+def frame_from_geojson(text: str) -> gpd.GeoDataFrame:
+    """Return a question's GeoJSON answer as a GeoDataFrame in EPSG:4326, lists flattened for every format."""
+    features = json.loads(text)["features"]
+    if not features:
+        return gpd.GeoDataFrame({"slug": []}, geometry=gpd.GeoSeries([], crs=f"EPSG:{SRID}"), crs=f"EPSG:{SRID}")
+    frame = gpd.GeoDataFrame.from_features(features, crs=f"EPSG:{SRID}")
+    for column in frame.columns:
+        if column != frame.geometry.name:
+            frame[column] = [_flat(v) for v in frame[column]]
+    return frame
