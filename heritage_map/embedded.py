@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
@@ -65,11 +66,17 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self.datadir = Path(self.datadir).absolute()
-        if len(str(self.datadir)) > MAX_SOCKET_DIR:
+        # The kernel counts bytes, not characters: an accented folder name takes more.
+        size = len(os.fsencode(self.datadir))
+        if size > MAX_SOCKET_DIR:
             raise SetupError(
-                f"data folder path is too long for a Unix socket ({len(str(self.datadir))} > {MAX_SOCKET_DIR} "
-                f"characters): {self.datadir}; set HERITAGE_MAP_DATA_DIR to a shorter path"
+                f"data folder path is too long for a Unix socket ({size} > {MAX_SOCKET_DIR} "
+                f"bytes): {self.datadir}; set HERITAGE_MAP_DATA_DIR to a shorter path"
             )
+        # libpq reads its host setting as a comma-separated list, with no way to escape a comma.
+        if "," in str(self.datadir):
+            raise SetupError(f"the data folder path must not contain a comma: {self.datadir}; "
+                             "set HERITAGE_MAP_DATA_DIR to another folder")
         self.bindir = Path(self.bindir) if self.bindir else find_bindir()
 
     @property
@@ -80,9 +87,14 @@ class Cluster:
     def pidfile(self) -> Path:
         return self.datadir / "postmaster.pid"
 
+    @property
+    def socket_lock(self) -> Path:
+        return self.datadir / f".s.PGSQL.{PORT}.lock"
+
     def url(self, dbname: str = "heritage_map") -> str:
         """Return the SQLAlchemy URL of database `dbname` in this cluster."""
-        return f"postgresql+psycopg://{SUPERUSER}@/{dbname}?host={self.datadir}&port={PORT}"
+        # Quoted: a '+', '&' or '%' in the folder's path would otherwise change its meaning.
+        return f"postgresql+psycopg://{SUPERUSER}@/{dbname}?host={quote(str(self.datadir))}&port={PORT}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run a server binary, as the unprivileged service user when we are root."""
@@ -106,6 +118,12 @@ class Cluster:
         """Create the cluster if the data folder does not hold one yet."""
         if self.initialized():
             return
+        if self.datadir.is_dir() and any(self.datadir.iterdir()):
+            # Taking it over (chown, chmod 0700) would lock its owner out of their own files.
+            raise SetupError(f"the data folder {self.datadir} holds files but no database cluster; "
+                             "set HERITAGE_MAP_DATA_DIR to an empty or new folder")
+        if os.geteuid() == 0:
+            _make_walkable_parents(self.datadir)
         self.datadir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if os.geteuid() == 0:
             user = _service_user()
@@ -119,7 +137,7 @@ class Cluster:
         with open(self.datadir / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
             conf.write(
                 "listen_addresses = ''\n"
-                f"unix_socket_directories = '{self.datadir}'\n"
+                f"unix_socket_directories = {_socket_dirs_value(self.datadir)}\n"
                 f"port = {PORT}\n"
                 "unix_socket_permissions = 0700\n"
                 "fsync = on\n"
@@ -144,7 +162,9 @@ class Cluster:
         while True:
             out = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w",
                             "-t", str(int(timeout)), "start", check=False)
-            if out.returncode == 0 and self.running():
+            # Whatever pg_ctl says: a server that finished crash recovery, or that another
+            # process started at the same moment, is just as good as ours.
+            if self.running():
                 return
             # After a crash the old server's children can hold shared memory for a moment.
             if time.monotonic() > deadline:
@@ -154,6 +174,8 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop the server cleanly if it runs."""
+        # pg_ctl signals whatever pid a stale pid file names: maybe an unrelated process of ours.
+        self._clear_stale_pidfile()
         if not self.pidfile.exists():
             return
         out = self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop", check=False)
@@ -197,19 +219,19 @@ class Cluster:
 
     def server_pid(self) -> int | None:
         """Return the postmaster's pid from its pid file, if any."""
-        try:
-            return int(self.pidfile.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        return _read_pid(self.pidfile)
 
     def _clear_stale_pidfile(self) -> None:
-        """Remove a pid file left by a server that no longer runs."""
-        pid = self.server_pid()
-        if pid is None or self.running():
+        """Remove the pid and socket lock files left by a server that no longer runs."""
+        if self.running():
             return
-        if _is_postgres(pid):
-            return  # a live server that is starting or stopping: let pg_ctl deal with it
-        self.pidfile.unlink(missing_ok=True)
+        # The socket lock names the old server too; PostgreSQL refuses to start while that
+        # pid exists, even as a zombie that init has not reaped yet (or never will, in a container).
+        for lock in (self.pidfile, self.socket_lock):
+            pid = _read_pid(lock)
+            if pid is not None and not _is_server_of(pid, self.datadir):
+                lock.unlink(missing_ok=True)
+            # else a live server that is starting or stopping: let pg_ctl deal with it
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
@@ -218,13 +240,32 @@ class Cluster:
             return "(no log)"
 
 
-def _is_postgres(pid: int) -> bool:
-    """Tell whether process `pid` is alive and is a PostgreSQL server."""
+def _read_pid(lock: Path) -> int | None:
+    """Return the pid on the first line of a PostgreSQL lock file, if any."""
+    try:
+        return int(lock.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_server_of(pid: int, datadir: Path) -> bool:
+    """Tell whether process `pid` is alive and is a PostgreSQL server working in `datadir`."""
+    # A pid is reused after a crash or reboot, possibly by another cluster's server: a
+    # server chdirs to its data folder, so the working folder says which cluster it serves.
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        cwd = os.readlink(f"/proc/{pid}/cwd")
     except OSError:
-        return False
-    return b"postgres" in cmdline
+        return False  # gone, a zombie, or another user's process (so not a server we started)
+    return b"postgres" in cmdline and Path(cwd) == datadir.resolve()
+
+
+def _socket_dirs_value(path: Path) -> str:
+    """Return `path` as a postgresql.conf value of unix_socket_directories."""
+    # The setting is a list whose items lose surrounding spaces unless double-quoted, inside a
+    # single-quoted conf string; each kind of quote is escaped by doubling it.
+    listed = '"' + str(path).replace('"', '""') + '"'
+    return "'" + listed.replace("'", "''") + "'"
 
 
 def _service_user() -> pwd.struct_passwd:
@@ -236,6 +277,15 @@ def _service_user() -> pwd.struct_passwd:
             f"running as root, the database server needs the unprivileged system user {SERVICE_USER!r}, "
             "which the Debian postgresql package creates; install it or run as an ordinary user"
         ) from None
+
+
+def _make_walkable_parents(path: Path) -> None:
+    """Create the missing parents of `path` so that any user can walk through them."""
+    # mkdir(parents=True) applies the umask: a strict one (077) would lock `postgres` out.
+    for parent in reversed(path.parents):
+        if not parent.exists():
+            parent.mkdir()
+            parent.chmod(0o755)
 
 
 def _check_reachable(path: Path, user: pwd.struct_passwd) -> None:
