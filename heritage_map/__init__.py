@@ -15,10 +15,11 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, db, errors, web
+    from . import api, db, errors, ogc, web
 
     errors.init_app(app)
     db.init_app(app, engine)
     app.register_blueprint(web.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ogc.bp)
     return app

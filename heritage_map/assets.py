@@ -26,6 +26,9 @@ VENDORED: dict[str, str] = {
     # folium.plugins.LocateControl
     "Control_locate_min_js": "vendor/leaflet.locatecontrol/L.Control.Locate.min.js",
     "Control_locate_min_css": "vendor/leaflet.locatecontrol/L.Control.Locate.min.css",
+    # folium.plugins.Draw (Folium links 1.0.2; 1.0.4 is served, see VERSIONS.md)
+    "leaflet_draw_js": "vendor/leaflet-draw/leaflet.draw.js",
+    "leaflet_draw_css": "vendor/leaflet-draw/leaflet.draw.css",
 }
 
 # Folium's Map links these, but our pages never use them: Bootstrap would restyle

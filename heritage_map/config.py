@@ -35,6 +35,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "TILE_ATTRIBUTION": env.get("HERITAGE_MAP_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
         "GEODATA_DIR": str(ROOT / "geodata"),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 
 

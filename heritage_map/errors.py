@@ -42,6 +42,13 @@ class InvalidGeometry(HeritageMapError):
     code = "InvalidGeometry"
 
 
+class TooLarge(InvalidGeometry):
+    """A geometry or upload is bigger than the service accepts."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
 class SetupError(HeritageMapError):
     """The database or the machine is not set up as the app needs."""
 
@@ -51,8 +58,16 @@ class SetupError(HeritageMapError):
 
 def wants_json() -> bool:
     """Tell whether the client of the current request expects JSON rather than a page."""
-    if request.path.startswith("/api/") or request.args.get("f") == "json":
+    f = request.args.get("f")
+    if f == "json":
         return True
+    if request.path.startswith("/api/"):
+        # API clients get JSON; a browser submitting a form (the printable report) gets a page.
+        return not (request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+                    and "text/html" in request.accept_mimetypes.values())
+    if request.path.startswith("/ogc"):
+        # OGC clients (QGIS, GDAL) get JSON unless they ask for HTML.
+        return f != "html" and "text/html" not in request.accept_mimetypes.values()
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/geo+json"])
     return best in ("application/json", "application/geo+json")
 

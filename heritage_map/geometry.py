@@ -6,7 +6,7 @@ import numpy
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .errors import InvalidGeometry
+from .errors import InvalidGeometry, TooLarge
 
 # A generous envelope of Morocco (Western Sahara included): a cheap guard against swapped
 # axes and wrong CRSs, not a border test.
@@ -43,7 +43,7 @@ def check(geom: BaseGeometry | None, *, allowed: tuple[str, ...] = SHAPES,
         geom = shapely.force_2d(geom)
     n = shapely.get_num_coordinates(geom)
     if n > max_vertices:
-        raise InvalidGeometry(f"geometry has {n} vertices; at most {max_vertices} are accepted")
+        raise TooLarge(f"geometry has {n} vertices; at most {max_vertices} are accepted")
     coords = shapely.get_coordinates(geom)
     if not numpy.isfinite(coords).all():
         raise InvalidGeometry("geometry has non-finite coordinates")

@@ -1,13 +1,16 @@
-"""Folium map builders: the full-window explorer and the small map of one record."""
+"""Folium map builders: the full-window explorer, the planner's map, and the small maps of a record or a report."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import folium
+import shapely
+import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
-from folium.plugins import Fullscreen, LocateControl, MarkerCluster
+from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from jinja2 import Template
 
 from . import vocab
@@ -24,6 +27,8 @@ LAYERS = (
     ("projects", "Projects", "#5b3c88"),
     ("associations", "Associations", "#1f5f8b"),
 )
+# The works footprint on a screening report.
+FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
 
 
 class Loader(MacroElement):
@@ -83,19 +88,21 @@ class Basemap:
 
 def _base(location, zoom: int, basemap: Basemap, **kwargs) -> folium.Map:
     """Return a map with the basemap (if any) and a scale bar."""
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, **kwargs)
+    # The map's own maxZoom: without a tile layer (basemap 'none') MarkerCluster throws "Map has no maxZoom".
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, maxZoom=19, **kwargs)
     if basemap.url.lower() != "none":
         folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name="Basemap", max_zoom=19).add_to(m)
     return m
 
 
-def _add_loader(m: folium.Map, layers: tuple, config: dict, static_url: Callable[[str], str]) -> None:
+def _add_loader(m: folium.Map, layers: tuple, config: dict, static_url: Callable[[str], str],
+                cluster: bool = True) -> None:
     """Create the layer groups, hand them to the loader, and link map.js and map.css."""
     groups, clusters = {}, {}
     for key, label, _colour in layers:
         group = folium.FeatureGroup(name=label, show=True).add_to(m)
         groups[key] = group.get_name()
-        if key in ("heritage", "environment", "associations", "projects"):
+        if cluster and key in ("heritage", "environment", "associations", "projects"):
             cluster = MarkerCluster(control=False, options={"showCoverageOnHover": False,
                                                             "maxClusterRadius": 40}).add_to(group)
             clusters[key] = cluster.get_name()
@@ -131,6 +138,77 @@ def record_map(basemap: Basemap, layer: str, geojson_text: str, static_url: Call
 
 def _record_layers(layer: str) -> tuple[str, ...]:
     return {"sites": ("heritage", "environment", "ramparts")}.get(layer, (layer,))
+
+
+class Planner(MacroElement):
+    """Hand the map, its drawn-footprint group and its results group to the static planner.js."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HeritagePlanner.init({{ this._parent.get_name() }}, {
+  drawn: {{ this.drawn }}, results: {{ this.results }}
+}, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, drawn: str, results: str, config: dict):
+        super().__init__()
+        self._name = "HeritagePlanner"
+        self.drawn = drawn
+        self.results = results
+        self.config = config
+
+
+def planner_map(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
+    """Return the planner's map: every layer for context, a drawing toolbar for the footprint, a results layer."""
+    m = _base(MEDINA_CENTRE, 15, basemap)
+    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    drawn = folium.FeatureGroup(name="Footprint", show=True).add_to(m)
+    results = folium.FeatureGroup(name="Results", show=True).add_to(m)
+    Draw(feature_group=drawn, position="topleft", show_geometry_on_click=False,
+         draw_options={"polygon": {"allowIntersection": False, "showArea": False},
+                       "polyline": {"showLength": True}, "rectangle": {"showArea": False},
+                       "marker": True, "circle": False, "circlemarker": False},
+         edit_options={"poly": {"allowIntersection": False}}).add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    categories = {c.slug: c.en for c in vocab.CATEGORIES.values()}
+    m.add_child(Planner(drawn.get_name(), results.get_name(), {"categories": categories}))
+    m.get_root().header.add_child(JavascriptLink(static_url("js/planner.js")), name="heritage_planner_js")
+    localize(m, static_url)
+    return m
+
+
+def report_map(basemap: Basemap, geojson_text: str, footprint: dict | None,
+               static_url: Callable[[str], str]) -> folium.Map:
+    """Return a screening report's small map: the sites found (GeoJSON text) and the footprint (a geometry)."""
+    m = _base(MEDINA_CENTRE, 16, basemap)
+    chosen = (*(entry for entry in LAYERS if entry[0] in _record_layers("sites")), FOOTPRINT)
+    shapes = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": footprint, "properties": {"slug": "footprint", "name_en": "Works footprint"}}
+    ] if footprint else []}
+    inline = {"sites": geojson_text, "footprint": json.dumps(shapes)}
+    bounds = _report_bounds(footprint, geojson_text)
+    _add_loader(m, chosen, {"inline": inline, "fit": bounds is None, "popups": False}, static_url, cluster=False)
+    if bounds is not None:
+        m.fit_bounds(bounds, padding=(24, 24), max_zoom=17)
+    localize(m, static_url)
+    return m
+
+
+def _report_bounds(footprint: dict | None, geojson_text: str) -> list | None:
+    """Return [[south, west], [north, east]] around the footprint and the point sites found, or None.
+
+    A long line found (the ramparts, the river) is drawn whole but does not pull the view away from the works.
+    """
+    points = [f["geometry"]["coordinates"] for f in json.loads(geojson_text).get("features", [])
+              if f.get("geometry") and f["geometry"]["type"] == "Point"]
+    if footprint:
+        points.extend(shapely.get_coordinates(shapely.geometry.shape(footprint)).tolist())
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (ARRAY, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Text, func)
+                        String, Text, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import vocab
@@ -58,6 +58,7 @@ class Site(Timestamped, Base):
         one_of("coord_confidence", vocab.CONFIDENCES), one_of("status", vocab.STATUSES), shape_check(),
         CheckConstraint("protection_buffer_m IS NULL OR protection_buffer_m >= 0", name="buffer_positive"),
         Index("ix_sites_geom", "geom", postgresql_using="gist"),
+        Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
     )
 
@@ -99,6 +100,7 @@ class Association(Timestamped, Base):
     __table_args__ = (
         one_of("status", vocab.STATUSES), shape_check(),
         Index("ix_associations_geom", "geom", postgresql_using="gist"),
+        Index("ix_associations_geog", text("(geom::geography)"), postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +151,7 @@ class Project(Timestamped, Base):
         one_of("status", vocab.PROJECT_STATUSES), one_of("publication_status", vocab.STATUSES), shape_check(),
         CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
+        Index("ix_projects_geog", text("(geom::geography)"), postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

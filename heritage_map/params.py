@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Mapping
 
 from .errors import InvalidParameter
@@ -60,3 +62,102 @@ def known_only(args: Mapping[str, str], allowed: set[str]) -> None:
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise InvalidParameter(f"unknown parameter {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
+
+
+def numbers(args: Mapping[str, str], name: str, counts: tuple[int, ...]) -> tuple[float, ...] | None:
+    """Return a comma-separated list of finite numbers whose length is one of `counts`, None if absent.
+
+    >>> numbers({"bbox": "-8.9,30.46,-8.86,30.49"}, "bbox", (4, 6))
+    (-8.9, 30.46, -8.86, 30.49)
+    >>> numbers({"bbox": "-8.9,30.46,nan,30.49"}, "bbox", (4, 6))
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: bbox must be 4 or 6 comma-separated numbers (got '-8.9,30.46,nan,30.49')
+    """
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        parsed = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        parsed = ()
+    if len(parsed) not in counts or not all(math.isfinite(n) for n in parsed):
+        raise InvalidParameter(f"{name} must be {' or '.join(map(str, counts))} comma-separated numbers (got {value!r})")
+    return parsed
+
+
+def bbox(args: Mapping[str, str], name: str = "bbox") -> tuple[float, ...] | None:
+    """Return a bounding box (4 or 6 numbers, lower corner first), rejecting inverted ones.
+
+    >>> bbox({"bbox": "-8.86,30.46,-8.9,30.49"})
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: bbox is inverted: its first corner must be the lower one (got -8.86,30.46,-8.9,30.49)
+    """
+    box = numbers(args, name, (4, 6))
+    if box is None:
+        return None
+    half = len(box) // 2
+    if any(box[i] > box[i + half] for i in range(half)):
+        raise InvalidParameter(f"{name} is inverted: its first corner must be the lower one (got {args[name]})")
+    return box
+
+
+def _instant(text: str, name: str, end: bool) -> dt.datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=dt.timezone.utc)
+        else:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise InvalidParameter(f"{name}: {text!r} is not an RFC 3339 date or date-time") from None
+    return moment
+
+
+def interval(args: Mapping[str, str], name: str = "datetime") -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """Return (start, end) from an RFC 3339 instant or interval (open ends as '..'); a bare date spans its day.
+
+    >>> interval({"datetime": "2024-01-01/.."})[1] is None
+    True
+    >>> interval({"datetime": "2024-13-01"})
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: datetime: '2024-13-01' is not an RFC 3339 date or date-time
+    """
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    if "/" in value:
+        first, _, last = value.partition("/")
+        start, end = _instant(first, name, False), _instant(last, name, True)
+        if start is None and end is None:
+            raise InvalidParameter(f"{name}: an interval needs at least one end (got {value!r})")
+        if start and end and start > end:
+            raise InvalidParameter(f"{name}: the interval ends before it starts (got {value!r})")
+        return start, end
+    return _instant(value, name, False), _instant(value, name, True)
+
+
+def sortby(args: Mapping[str, str], allowed: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """Return [(property, descending)] from 'sortby=+a,-b'; only `allowed` properties sort.
+
+    >>> sortby({"sortby": "-updated_at,slug"}, ("slug", "updated_at"))
+    [('updated_at', True), ('slug', False)]
+    """
+    value = args.get("sortby")
+    if not value:
+        return []
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        desc = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        if name not in allowed:
+            raise InvalidParameter(f"sortby: cannot sort by {name!r} (sortable: {', '.join(allowed)})")
+        keys.append((name, desc))
+    return keys

@@ -53,6 +53,11 @@ CONDITIONS = ("good", "fair", "poor", "very_bad", "unknown")
 
 PROTECTIONS = ("classified", "protected_area", "none", "unknown")
 
+# Default protection buffer in metres when a site has none of its own. A planning default of
+# this app, not a legal figure: classified monuments get a 200 m watch zone, places of unknown
+# status 50 m; protected areas are zones already, so they count only where touched.
+PROTECTION_BUFFERS = {"classified": 200, "protected_area": 0, "none": 0, "unknown": 50}
+
 PROJECT_STATUSES = ("proposed", "active", "completed", "paused")
 
 LINK_ROLES = ("lead", "partner")

@@ -1,6 +1,8 @@
-"""Pages for people: the map, index pages with filters, record pages and the forum sessions."""
+"""Pages for people: the map, the planner, index pages with filters, record pages and the forum sessions."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -40,6 +42,23 @@ def index():
     sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
     parts = maps.render_parts(maps.explorer(basemap(), sources, static_url))
     return render_template("map.html", map=parts)
+
+
+@bp.get("/planner")
+def planner():
+    """The planner's page: draw or upload a footprint, ask a spatial question, see and download the answer."""
+    sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
+    parts = maps.render_parts(maps.planner_map(basemap(), sources, static_url))
+    return render_template("planner.html", map=parts)
+
+
+@bp.app_template_global()
+def screening_report_parts(result: dict, geojson_text: str) -> dict:
+    """Return what the printable screening report lays out besides the result: its map, date and labels."""
+    footprint = result.get("footprint")
+    return {"map": maps.render_parts(maps.report_map(basemap(), geojson_text, footprint, static_url)),
+            "generated": dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+            "categories": {slug: c.en for slug, c in vocab.CATEGORIES.items()}}
 
 
 @bp.get("/sites")

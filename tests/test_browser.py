@@ -200,3 +200,38 @@ def test_record_page_draws_the_ramparts_offline(page, live_server):
     sync_api.expect(page.locator("h1")).to_contain_text("Taroudant ramparts")
     assert page.context.tiles
     assert_offline_and_clean(page)
+
+
+def test_planner_screens_an_uploaded_footprint_offline(page, live_server, tmp_path):
+    # Drawing is awkward to automate, so the footprint comes as a file: the same code path after the upload.
+    footprint = tmp_path / "works.geojson"
+    footprint.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+                         '"geometry": {"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], '
+                         '[-8.8749, 30.4789], [-8.8758, 30.4789], [-8.8758, 30.4783]]]}}]}', encoding="utf-8")
+    open_map(page, live_server + "/planner")
+    page.wait_for_function("window.heritagePlanner && window.heritagePlanner.ready === true")
+    assert page.locator(".leaflet-draw-toolbar").count() >= 1, "the drawing toolbar is missing"
+    page.set_input_files("#planner-file", str(footprint))
+    sync_api.expect(page.locator("#planner-footprint")).to_contain_text("works.geojson")
+    page.check('input[name="question"][value="screening"]')
+    page.fill("#planner-distance", "250")
+    page.click("#planner-run")
+    page.wait_for_function("document.documentElement.getAttribute('data-planner-state') === 'done'")
+    assert page.locator("#planner-message").is_hidden()
+    gate = page.locator('#planner-table tbody tr[data-slug="bab-el-khemis"]')
+    sync_api.expect(gate).to_contain_text("Bab El Khemis")
+    sync_api.expect(gate).to_contain_text("zone touched")
+    sync_api.expect(page.locator('#planner-table tbody tr[data-slug="bab-tafelagt"]')).to_contain_text("no")
+    assert page.locator("#planner-table tbody tr").count() == 4  # 2 zones touched, 2 gates within 250 m
+    sync_api.expect(page.locator("#planner-summary")).to_contain_text("Protection zones touched")
+    drawn = page.evaluate("""() => {
+      const results = window.heritagePlanner.results;
+      const map = results._map;
+      const count = (layer) => layer instanceof L.LayerGroup ? layer.getLayers().reduce((n, l) => n + count(l), 0)
+        : ((layer instanceof L.Path || layer instanceof L.Marker) && map.hasLayer(layer) ? 1 : 0);
+      return {onMap: !!map && map.hasLayer(results), layers: count(results), features: window.heritagePlanner.drawn};
+    }""")
+    assert drawn["onMap"] and drawn["features"] == 4 and drawn["layers"] >= 4
+    assert page.locator(".leaflet-pane.leaflet-plannerResults-pane path").count() >= 4
+    page.screenshot(path="/tmp/browser_planner.png")
+    assert_offline_and_clean(page)

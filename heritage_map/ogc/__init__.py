@@ -1,0 +1,294 @@
+"""OGC API – Features (Parts 1, 2 and 3) at /ogc: thin views over collections.py, items.py and cql2.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+
+from .. import cql2, db, params
+from ..errors import InvalidParameter, NotFound
+from .. import crs
+from . import collections, items, openapi
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 10
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/sortables",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+]
+ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs",
+               "sortby", "cursor"}
+
+
+def wants_html() -> bool:
+    """Tell whether the client asked for HTML (f=html, or a browser's Accept header)."""
+    f = request.args.get("f")
+    if f is not None:
+        if f not in ("json", "html", "geojson"):
+            raise InvalidParameter(f"f must be json or html (got {f!r})")
+        return f == "html"
+    return request.accept_mimetypes.best_match(["application/json", "application/geo+json", "text/html"]) \
+        == "text/html" and "text/html" in request.accept_mimetypes.values()
+
+
+def link(rel: str, href: str, type_: str, title: str | None = None, **extra) -> dict:
+    """Return one link object."""
+    out = {"rel": rel, "href": href, "type": type_}
+    if title:
+        out["title"] = title
+    out.update(extra)
+    return out
+
+
+def here(**changes) -> str:
+    """Return the current URL (absolute) with some query parameters changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, _external=True, **(request.view_args or {}), **args)
+
+
+def self_links(title: str) -> list[dict]:
+    """Return the self and alternate links of a JSON/HTML resource."""
+    html = wants_html()
+    return [link("self", here(f="html" if html else "json"), "text/html" if html else "application/json", title),
+            link("alternate", here(f="json" if html else "html"), "application/json" if html else "text/html",
+                 title)]
+
+
+def respond(doc: dict, template: str, **context):
+    """Send `doc` as JSON, or render it as HTML for people."""
+    if wants_html():
+        return render_template(template, doc=doc, **context)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json")
+
+
+@bp.get("/")
+def landing():
+    """The landing page: what this service is and where its parts are."""
+    doc = {
+        "title": "Taroudant Heritage Map — OGC API Features",
+        "description": "Heritage and environmental sites, projects and associations of Taroudant, Morocco.",
+        "links": [
+            *self_links("this document"),
+            link("service-desc", url_for("ogc.api", _external=True), "application/vnd.oai.openapi+json;version=3.0",
+                 "the API definition"),
+            link("service-doc", url_for("ogc.api", f="html", _external=True), "text/html", "the API documentation"),
+            link("conformance", url_for("ogc.conformance", _external=True), "application/json", "conformance"),
+            link("data", url_for("ogc.collections_", _external=True), "application/json", "collections"),
+        ],
+    }
+    return respond(doc, "ogc/page.html")
+
+
+@bp.get("/conformance")
+def conformance():
+    """The conformance classes this service implements."""
+    return respond({"conformsTo": CONFORMANCE}, "ogc/page.html")
+
+
+@bp.get("/api")
+def api():
+    """The OpenAPI 3.0 definition of this service."""
+    doc = openapi.document(url_for("ogc.landing", _external=True).rstrip("/"))
+    if wants_html():
+        return render_template("ogc/api.html", doc=doc)
+    return Response(json.dumps(doc), mimetype="application/vnd.oai.openapi+json;version=3.0")
+
+
+def describe(c: collections.Collection) -> dict:
+    """Return the JSON description of one collection."""
+    return {
+        "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
+        "extent": {"spatial": {"bbox": [[-10.0, 29.9, -7.5, 31.2]], "crs": crs.CRS84}},
+        "crs": [x.uri for x in crs.SUPPORTED], "storageCrs": crs.CRS84,
+        "links": [
+            link("self", url_for("ogc.collection", cid=c.id, _external=True), "application/json", c.title),
+            link("items", url_for("ogc.items_", cid=c.id, _external=True), "application/geo+json", c.title),
+            link("items", url_for("ogc.items_", cid=c.id, f="html", _external=True), "text/html", c.title),
+            link("http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                 url_for("ogc.queryables", cid=c.id, _external=True), "application/schema+json", "queryables"),
+        ],
+    }
+
+
+@bp.get("/collections")
+def collections_():
+    """The list of collections."""
+    doc = {"links": self_links("collections"), "collections": [describe(c) for c in collections.COLLECTIONS.values()],
+           "crs": [x.uri for x in crs.SUPPORTED]}
+    return respond(doc, "ogc/page.html")
+
+
+@bp.get("/collections/<cid>")
+def collection(cid: str):
+    """One collection's description."""
+    return respond(describe(collections.get(cid)), "ogc/page.html")
+
+
+@bp.get("/collections/<cid>/queryables")
+def queryables(cid: str):
+    """The properties a collection can be filtered on, as a JSON Schema."""
+    c = collections.get(cid)
+    props = {}
+    for name, q in c.queryables.items():
+        if q.type == "geometry":
+            props[name] = {"title": "geometry", "format": "geometry-any", "x-ogc-role": "primary-geometry"}
+            continue
+        schema = {"title": name, "type": {"timestamp": "string", "date": "string"}.get(q.type, q.type)}
+        if q.type in ("timestamp", "date"):
+            schema["format"] = "date-time" if q.type == "timestamp" else "date"
+        if name in c.enums:
+            schema["enum"] = list(c.enums[name])
+        props[name] = schema
+    doc = {"$schema": "https://json-schema.org/draft/2019-09/schema",
+           "$id": url_for("ogc.queryables", cid=cid, _external=True),
+           "type": "object", "title": c.title, "properties": props, "additionalProperties": False}
+    if wants_html():
+        return render_template("ogc/page.html", doc=doc)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/schema+json")
+
+
+def property_clause(q: cql2.Queryable, value: str):
+    """Return `property = value` for a queryable given as a query parameter, the value parsed to its type."""
+    try:
+        if q.type == "integer":
+            typed = int(value)
+        elif q.type == "number":
+            typed = float(value)
+        elif q.type == "boolean":
+            typed = {"true": True, "false": False}[value.lower()]
+        elif q.type == "date":
+            typed = date.fromisoformat(value)
+        elif q.type == "timestamp":
+            typed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            typed = value
+    except (ValueError, KeyError):
+        raise InvalidParameter(f"{q.name} must be a {q.type} (got {value!r})") from None
+    return q.column == typed
+
+
+def parse_page(c: collections.Collection) -> items.Page:
+    """Turn the items query string into a Page, or raise InvalidParameter naming the problem."""
+    args = request.args
+    properties = {n for n, q in c.queryables.items() if q.type != "geometry"}
+    params.known_only(args, ITEM_PARAMS | properties)
+    limit = params.integer(args, "limit", DEFAULT_LIMIT, low=1, high=2**31)
+    page = items.Page(c, crs.parse(args.get("crs")), min(limit, MAX_LIMIT))
+    box = params.bbox(args)
+    if box is not None:
+        page.where.append(items.bbox_clause(c, box, crs.parse(args.get("bbox-crs"), "bbox-crs")))
+    elif args.get("bbox-crs"):
+        raise InvalidParameter("bbox-crs is given without bbox")
+    when = params.interval(args)
+    if when is not None:
+        page.where.append(items.datetime_clause(c, *when))
+    for name in sorted(properties & set(args)):
+        page.where.append(property_clause(c.queryables[name], args[name]))
+    if args.get("filter"):
+        filter_crs = args.get("filter-crs")
+        if filter_crs:
+            crs.parse(filter_crs, "filter-crs")
+        page.where.append(cql2.compile_filter(args["filter"], args.get("filter-lang"), c.queryables, filter_crs))
+    page.sort = params.sortby(args, c.sortables)
+    if args.get("cursor"):
+        page.cursor = items.decode_cursor(args["cursor"], page)
+    return page
+
+
+@bp.get("/collections/<cid>/items")
+def items_(cid: str):
+    """Features of a collection: filtered, sorted, paged by keyset, encoded by PostGIS and streamed."""
+    c = collections.get(cid)
+    page = parse_page(c)
+    url_prefix = url_for("web.index")
+    matched = items.count(db.session(), page) if page.cursor is None else None
+    headers = {"Content-Crs": f"<{page.crs.uri}>"}
+    if wants_html():
+        rows = list(items.fetch(db.session(), page, url_prefix))
+        features = [json.loads(text) for text, _ in rows[: page.limit]]
+        return render_template("ogc/items.html", collection=c, features=features, matched=matched,
+                               links=page_links(page, rows)), 200, headers
+
+    def generate():
+        # Flask may tear the view's session down before the body is sent; ask for the session here, inside the
+        # context stream_with_context pushes again, so the teardown at the end of the stream closes this one.
+        yield '{"type":"FeatureCollection","features":['
+        rows = []
+        for i, (text, keys) in enumerate(items.fetch(db.session(), page, url_prefix)):
+            if i == page.limit:
+                rows.append((None, keys))
+                break
+            yield ("," if i else "") + text
+            rows.append((None, keys))
+        tail = {"numberReturned": min(len(rows), page.limit), "links": page_links(page, rows),
+                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if matched is not None:
+            tail["numberMatched"] = matched
+        yield "]," + json.dumps(tail)[1:]
+
+    return Response(stream_with_context(generate()), mimetype="application/geo+json", headers=headers)
+
+
+def page_links(page: items.Page, rows: list) -> list[dict]:
+    """Return self/alternate links and next/prev keyset links for a page of `rows` (limit + 1 fetched)."""
+    links = self_links(page.collection.title)
+    links[0]["type"] = links[0]["type"].replace("application/json", "application/geo+json")
+    more = len(rows) > page.limit
+    shown = rows[: page.limit]
+    if page.cursor and page.cursor["direction"] == "prev":
+        has_next, has_prev = True, more
+    else:
+        has_next, has_prev = more, page.cursor is not None
+    if shown and has_next:
+        links.append(link("next", here(cursor=items.encode_cursor(shown[-1][1], "next")), "application/geo+json",
+                          "next page"))
+    if shown and has_prev:
+        links.append(link("prev", here(cursor=items.encode_cursor(shown[0][1], "prev")), "application/geo+json",
+                          "previous page"))
+    links.append(link("collection", url_for("ogc.collection", cid=page.collection.id, _external=True),
+                      "application/json", page.collection.title))
+    return links
+
+
+@bp.get("/collections/<cid>/items/<fid>")
+def item(cid: str, fid: str):
+    """One feature."""
+    c = collections.get(cid)
+    params.known_only(request.args, {"f", "crs"})
+    out_crs = crs.parse(request.args.get("crs"))
+    text = items.one(db.session(), c, fid, out_crs, url_for("web.index"))
+    if text is None:
+        raise NotFound(f"no feature {fid!r} in collection {cid!r}")
+    feature = json.loads(text)
+    feature["links"] = [*self_links(feature["id"]),
+                        link("collection", url_for("ogc.collection", cid=cid, _external=True), "application/json")]
+    headers = {"Content-Crs": f"<{out_crs.uri}>"}
+    if wants_html():
+        return render_template("ogc/items.html", collection=c, features=[feature], matched=None,
+                               links=feature["links"]), 200, headers
+    return Response(json.dumps(feature, ensure_ascii=False), mimetype="application/geo+json", headers=headers)

@@ -1,0 +1,164 @@
+"""The items query: filters composed into one SELECT, keyset paging, features encoded by PostGIS and streamed."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from .. import geojson
+from ..errors import InvalidParameter
+from ..models import SRID
+from .collections import Collection, sort_column
+from ..crs import Crs
+
+# An exact count of every match can cost more than the page itself: count on first pages only,
+# and give up (no numberMatched) past this many matches.
+COUNT_CAP = 10_000
+CHUNK = 500
+
+
+@dataclass
+class Page:
+    """What one items request asks for, once parsed."""
+
+    collection: Collection
+    crs: Crs
+    limit: int
+    where: list[ColumnElement] = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (queryable name, descending)
+    cursor: dict | None = None
+
+
+def bbox_clause(collection: Collection, bbox: tuple[float, ...], bbox_crs: Crs) -> ColumnElement:
+    """Return the clause for features whose geometry meets `bbox` (given in `bbox_crs`, in its axis order)."""
+    if len(bbox) == 6:
+        bbox = (bbox[0], bbox[1], bbox[3], bbox[4])
+    x1, y1, x2, y2 = bbox
+    if bbox_crs.lat_first:
+        x1, y1, x2, y2 = y1, x1, y2, x2
+    envelope = func.ST_MakeEnvelope(x1, y1, x2, y2, bbox_crs.srid)
+    if bbox_crs.srid != SRID:
+        envelope = func.ST_Transform(envelope, SRID)
+    geom = collection.model.geom
+    return and_(geom.op("&&")(envelope), func.ST_Intersects(geom, envelope))
+
+
+def datetime_clause(collection: Collection, start: dt.datetime | None, end: dt.datetime | None) -> ColumnElement:
+    """Return the clause for records last updated within [start, end] (either end open)."""
+    column = collection.model.updated_at
+    clauses = []
+    if start is not None:
+        clauses.append(column >= start)
+    if end is not None:
+        clauses.append(column <= end)
+    return and_(*clauses)
+
+
+def _order(page: Page) -> list[tuple[ColumnElement, bool]]:
+    """Return (expression, descending) for each sort key, the primary key last so the order is total."""
+    keys = [(sort_column(page.collection, name), desc) for name, desc in page.sort]
+    keys.append((page.collection.model.id, page.sort[-1][1] if page.sort else False))
+    return keys
+
+
+def _after(keys: list[tuple[ColumnElement, bool]], values: list, backwards: bool) -> ColumnElement:
+    """Return the keyset clause for rows after (or before) the row whose sort values are `values`."""
+    alternatives = []
+    for i, (column, desc) in enumerate(keys):
+        greater = desc == backwards  # ascending going forwards, or descending going backwards
+        step = column > values[i] if greater else column < values[i]
+        alternatives.append(and_(*[keys[j][0] == values[j] for j in range(i)], step))
+    return or_(*alternatives)
+
+
+def encode_cursor(values: list, direction: str) -> str:
+    """Return an opaque, URL-safe token for a keyset position."""
+    payload = [v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for v in values]
+    raw = json.dumps({"k": payload, "d": direction}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, page: Page) -> dict:
+    """Return {"values": [...], "direction": "next"|"prev"} from a token, or raise InvalidParameter."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        values, direction = data["k"], data["d"]
+        keys = _order(page)
+        if direction not in ("next", "prev") or len(values) != len(keys):
+            raise ValueError
+        types = [page.collection.queryables[name].type for name, _ in page.sort] + ["integer"]
+        values = [_typed(v, t) for v, t in zip(values, types)]
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise InvalidParameter("cursor is not valid for this query; follow the next/prev links as given") from None
+    return {"values": values, "direction": direction}
+
+
+def _typed(value, kind: str):
+    if value is None:
+        return None
+    if kind == "timestamp":
+        return dt.datetime.fromisoformat(value)
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind == "integer" and not isinstance(value, int):
+        raise ValueError
+    return value
+
+
+def geometry_in(page: Page) -> ColumnElement:
+    """Return the geometry column in the output CRS and axis order."""
+    geom = page.collection.model.geom
+    if page.crs.srid != SRID:
+        geom = func.ST_Transform(geom, page.crs.srid)
+    if page.crs.lat_first:
+        geom = func.ST_FlipCoordinates(geom)
+    return geom
+
+
+def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, list]]:
+    """Yield (feature JSON text, sort key values) for up to limit + 1 rows of the page, in page order."""
+    c = page.collection
+    keys = _order(page)
+    backwards = bool(page.cursor and page.cursor["direction"] == "prev")
+    precision = geojson.PRECISION if page.crs.srid == SRID else 2  # degrees to ~1 cm, metres to 1 cm
+    feature = geojson.feature(c.model.slug, geometry_in(page), c.properties(url_prefix), precision)
+    where = [*c.where(), *page.where]
+    if page.cursor:
+        where.append(_after(keys, page.cursor["values"], backwards))
+    order = [(col.desc() if desc != backwards else col.asc()) for col, desc in keys]
+    stmt = (select(cast(feature, Text), *[col for col, _ in keys])
+            .where(and_(*where)).order_by(*order).limit(page.limit + 1))
+    result = session.connection().execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+    if backwards:
+        # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
+        rows = list(result)
+        rows = rows[: page.limit][::-1] + rows[page.limit:]
+        yield from ((row[0], list(row[1:])) for row in rows)
+    else:
+        yield from ((row[0], list(row[1:])) for row in result)
+
+
+def count(session: Session, page: Page) -> int | None:
+    """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
+    c = page.collection
+    capped = select(c.model.id).where(and_(*c.where(), *page.where)).limit(COUNT_CAP + 1).subquery()
+    matched = session.scalar(select(func.count()).select_from(capped))
+    return matched if matched <= COUNT_CAP else None
+
+
+def one(session: Session, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> str | None:
+    """Return one feature's JSON text, or None if it is not there."""
+    page = Page(collection, crs, 1)
+    feature = geojson.feature(collection.model.slug, geometry_in(page), collection.properties(url_prefix),
+                              geojson.PRECISION if crs.srid == SRID else 2)
+    stmt = select(cast(feature, Text)).where(and_(*collection.where(), collection.model.slug == feature_id))
+    return session.scalar(stmt)
+

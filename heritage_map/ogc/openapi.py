@@ -1,0 +1,96 @@
+"""The OpenAPI 3.0 document of the OGC API, built from the collections it serves."""
+
+from __future__ import annotations
+
+from .. import crs
+from .collections import COLLECTIONS
+
+
+def _param(name: str, description: str, schema: dict, style: str | None = None, explode: bool | None = None) -> dict:
+    out = {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+    if style:
+        out["style"] = style
+    if explode is not None:
+        out["explode"] = explode
+    return out
+
+
+PARAMETERS = {
+    "f": _param("f", "Response format (default: by the Accept header, else JSON).",
+                {"type": "string", "enum": ["json", "html"]}),
+    "limit": _param("limit", "Number of features per page (1 to 10,000; larger values are clamped to 10,000).",
+                    {"type": "integer", "minimum": 1, "default": 10}),
+    "bbox": _param("bbox", "Features meeting this box: lower corner then upper corner, in bbox-crs axis order.",
+                   {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, "form", False),
+    "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84).",
+                       {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+    "crs": _param("crs", "CRS of the response geometries (default CRS84).",
+                  {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+    "datetime": _param("datetime", "RFC 3339 instant or interval (open ends as ..) on the record's update time.",
+                       {"type": "string"}),
+    "filter": _param("filter", "A CQL2 filter (text or JSON, see filter-lang).", {"type": "string"}),
+    "filter-lang": _param("filter-lang", "Language of filter.", {"type": "string",
+                                                                 "enum": ["cql2-text", "cql2-json"]}),
+    "filter-crs": _param("filter-crs", "CRS of geometries in filter (default CRS84).",
+                         {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+    "sortby": _param("sortby", "Sort keys, comma-separated, each prefixed with - for descending.",
+                     {"type": "string"}),
+    "cursor": _param("cursor", "Keyset position; follow the next and prev links rather than making one.",
+                     {"type": "string"}),
+}
+
+JSON = {"application/json": {"schema": {"type": "object"}}}
+GEOJSON = {"application/geo+json": {"schema": {"type": "object"}}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+ERROR = {"description": "An OGC exception: a JSON object with code and description.",
+         "content": {"application/json": {"schema": {"type": "object", "required": ["code", "description"],
+                                                     "properties": {"code": {"type": "string"},
+                                                                    "description": {"type": "string"}}}}}}
+
+
+def _get(summary: str, content: dict, params: list[str] = (), path_params: list[dict] = (), op_id: str = "") -> dict:
+    return {"get": {
+        "summary": summary, "operationId": op_id,
+        "parameters": [*path_params, *({"$ref": f"#/components/parameters/{p}"} for p in params)],
+        "responses": {"200": {"description": summary, "content": {**content, **HTML}},
+                      "400": {"$ref": "#/components/responses/Error"},
+                      "404": {"$ref": "#/components/responses/Error"}},
+    }}
+
+
+def _path_param(name: str, description: str, enum: list[str] | None = None) -> dict:
+    schema = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
+def document(server: str) -> dict:
+    """Return the OpenAPI 3.0 document for a service rooted at `server`."""
+    ids = list(COLLECTIONS)
+    cid = _path_param("collectionId", "A collection id.", ids)
+    fid = _path_param("featureId", "A feature id (the record's slug).")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Taroudant Heritage Map — OGC API Features", "version": "1.0.0",
+                 "description": "Heritage and environmental sites, projects and associations of Taroudant.",
+                 "license": {"name": "MIT"}},
+        "servers": [{"url": server}],
+        "paths": {
+            "/": _get("Landing page", JSON, ["f"], op_id="getLandingPage"),
+            "/conformance": _get("Conformance classes", JSON, ["f"], op_id="getConformance"),
+            "/api": _get("This API definition", {"application/vnd.oai.openapi+json;version=3.0":
+                                                 {"schema": {"type": "object"}}}, ["f"], op_id="getApi"),
+            "/collections": _get("Collections", JSON, ["f"], op_id="getCollections"),
+            "/collections/{collectionId}": _get("A collection", JSON, ["f"], [cid], "describeCollection"),
+            "/collections/{collectionId}/queryables": _get(
+                "Queryable properties", {"application/schema+json": {"schema": {"type": "object"}}}, ["f"], [cid],
+                "getQueryables"),
+            "/collections/{collectionId}/items": _get(
+                "Features", GEOJSON, ["f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+                                      "filter-crs", "sortby", "cursor"], [cid], "getFeatures"),
+            "/collections/{collectionId}/items/{featureId}": _get("A feature", GEOJSON, ["f", "crs"], [cid, fid],
+                                                                  "getFeature"),
+        },
+        "components": {"parameters": PARAMETERS, "responses": {"Error": ERROR}},
+    }
