@@ -125,5 +125,5 @@
     });
   }
 
-  window.HeritageMap = {load: load, popup: popup};
+  window.HeritageMap = {load: load, popup: popup, text: text};
 })();

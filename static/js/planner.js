@@ -22,13 +22,8 @@
   var state = {ready: false, busy: false, runs: 0, question: null, count: 0, drawn: 0, errors: []};
   window.heritagePlanner = state;
 
-  function el(tag, className, value, attrs) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (value !== undefined && value !== null) node.textContent = String(value);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
+  // map.js (loaded first) owns the one text-node element builder.
+  var el = window.HeritageMap.text;
 
   function empty(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
