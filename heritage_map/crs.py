@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
+
+import pyproj
 
 from .errors import InvalidParameter
 
@@ -58,3 +62,22 @@ def parse(value: str | None, name: str = "crs") -> Crs:
     if text not in BY_URI:
         raise InvalidParameter(f"{name} {value} is not served; use one of: {', '.join(BY_URI)}")
     return BY_URI[text]
+
+
+@lru_cache(maxsize=None)
+def _to_lonlat(srid: int) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def within_area(crs: Crs, xs: tuple[float, ...], ys: tuple[float, ...]) -> bool:
+    """Tell whether PROJ can bring these points (x first) of `crs` to longitude/latitude.
+
+    PostGIS's ST_Transform fails the whole query where PROJ cannot go, so ask PROJ first.
+
+    >>> within_area(BY_URI[EPSG + "32629"], (0.0, 1e8), (0.0, 1e8))
+    False
+    """
+    if crs.srid == 4326:
+        return True
+    lon, lat = _to_lonlat(crs.srid).transform(xs, ys, errcheck=False)
+    return all(math.isfinite(v) for v in (*lon, *lat))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
@@ -11,11 +12,10 @@ from .. import cql2, db, params
 from ..errors import InvalidParameter, NotFound
 from .. import crs
 from . import collections, items, openapi
+from .items import DEFAULT_LIMIT, MAX_LIMIT
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
-MAX_LIMIT = 10_000
-DEFAULT_LIMIT = 10
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -36,8 +36,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
-ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs",
-               "sortby", "cursor"}
+ITEM_PARAMS = set(openapi.ITEM_PARAMS)  # one list, so the API definition names every parameter the items take
 
 
 def wants_html() -> bool:
@@ -68,7 +67,8 @@ def here(**changes) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint, _external=True, **(request.view_args or {}), **args)
+    # Not url_for: a query parameter named endpoint, _external or like a view argument would clash with its own.
+    return request.base_url + ("?" + urlencode(args) if args else "")
 
 
 def self_links(title: str) -> list[dict]:
@@ -189,6 +189,8 @@ def property_clause(q: cql2.Queryable, value: str):
             typed = value
     except (ValueError, KeyError):
         raise InvalidParameter(f"{q.name} must be a {q.type} (got {value!r})") from None
+    if "\x00" in value:  # PostgreSQL text cannot hold it, and would fail the query
+        raise InvalidParameter(f"{q.name} holds a NUL character")
     return q.column == typed
 
 
@@ -281,7 +283,8 @@ def item(cid: str, fid: str):
     c = collections.get(cid)
     params.known_only(request.args, {"f", "crs"})
     out_crs = crs.parse(request.args.get("crs"))
-    text = items.one(db.session(), c, fid, out_crs, url_for("web.index"))
+    # No slug holds a NUL character, and PostgreSQL would refuse to compare one.
+    text = None if "\x00" in fid else items.one(db.session(), c, fid, out_crs, url_for("web.index"))
     if text is None:
         raise NotFound(f"no feature {fid!r} in collection {cid!r}")
     feature = json.loads(text)

@@ -16,8 +16,10 @@ from .. import geojson
 from ..errors import InvalidParameter
 from ..models import SRID
 from .collections import Collection, sort_column
-from ..crs import Crs
+from ..crs import Crs, within_area
 
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 10
 # An exact count of every match can cost more than the page itself: count on first pages only,
 # and give up (no numberMatched) past this many matches.
 COUNT_CAP = 10_000
@@ -43,6 +45,8 @@ def bbox_clause(collection: Collection, bbox: tuple[float, ...], bbox_crs: Crs) 
     x1, y1, x2, y2 = bbox
     if bbox_crs.lat_first:
         x1, y1, x2, y2 = y1, x1, y2, x2
+    if not within_area(bbox_crs, (x1, x2, x1, x2), (y1, y1, y2, y2)):
+        raise InvalidParameter(f"bbox is outside the area where {bbox_crs.uri} can be brought to longitude/latitude")
     envelope = func.ST_MakeEnvelope(x1, y1, x2, y2, bbox_crs.srid)
     if bbox_crs.srid != SRID:
         envelope = func.ST_Transform(envelope, SRID)
@@ -102,15 +106,17 @@ def decode_cursor(token: str, page: Page) -> dict:
 
 
 def _typed(value, kind: str):
-    if value is None:
-        return None
-    if kind == "timestamp":
-        return dt.datetime.fromisoformat(value)
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    if kind == "integer" and not isinstance(value, int):
-        raise ValueError
-    return value
+    """Return a cursor value as its sort key's type, or raise ValueError: a forged value must never reach SQL."""
+    # Sort keys are never NULL (strings are coalesced to ''), so neither is a cursor value.
+    if kind in ("timestamp", "date"):
+        return (dt.datetime if kind == "timestamp" else dt.date).fromisoformat(value)  # TypeError if not a str
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
+            raise ValueError  # bool is an int to Python; ids are PostgreSQL integers
+        return value
+    if kind == "string" and isinstance(value, str) and "\x00" not in value:  # PostgreSQL text holds no NUL
+        return value
+    raise ValueError
 
 
 def geometry_in(page: Page) -> ColumnElement:
@@ -136,7 +142,9 @@ def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, 
     order = [(col.desc() if desc != backwards else col.asc()) for col, desc in keys]
     stmt = (select(cast(feature, Text), *[col for col, _ in keys])
             .where(and_(*where)).order_by(*order).limit(page.limit + 1))
-    result = session.connection().execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+    # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
+    # and every later statement of the session (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
+    result = session.execute(stmt.execution_options(stream_results=True, yield_per=CHUNK))
     if backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = list(result)

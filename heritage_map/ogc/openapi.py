@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import crs
-from .collections import COLLECTIONS
+from .collections import COLLECTIONS, Collection
+from .items import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _param(name: str, description: str, schema: dict, style: str | None = None, explode: bool | None = None) -> dict:
@@ -18,8 +19,9 @@ def _param(name: str, description: str, schema: dict, style: str | None = None, 
 PARAMETERS = {
     "f": _param("f", "Response format (default: by the Accept header, else JSON).",
                 {"type": "string", "enum": ["json", "html"]}),
-    "limit": _param("limit", "Number of features per page (1 to 10,000; larger values are clamped to 10,000).",
-                    {"type": "integer", "minimum": 1, "default": 10}),
+    # As OGC's own fragment has it: a larger limit is not an error, the server uses the maximum instead.
+    "limit": _param("limit", f"Number of features per page (1 to {MAX_LIMIT:,}; larger values are clamped).",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     "bbox": _param("bbox", "Features meeting this box: lower corner then upper corner, in bbox-crs axis order.",
                    {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, "form", False),
     "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84).",
@@ -65,6 +67,33 @@ def _path_param(name: str, description: str, enum: list[str] | None = None) -> d
     return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
+ITEM_PARAMS = ["f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs", "sortby",
+               "cursor"]
+_SCHEMAS = {"integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
+            "date": {"type": "string", "format": "date"}, "timestamp": {"type": "string", "format": "date-time"}}
+
+
+def _property_params(c: Collection) -> list[dict]:
+    """Return the `?property=value` filters of one collection's items, as OpenAPI query parameters."""
+    out = []
+    for name, q in c.queryables.items():
+        if q.type == "geometry":
+            continue
+        schema = dict(_SCHEMAS.get(q.type, {"type": "string"}))
+        if name in c.enums:
+            schema["enum"] = list(c.enums[name])
+        out.append(_param(name, f"Features whose {name} equals this value.", schema))
+    return out
+
+
+def _items_path(c: Collection) -> dict:
+    """Return one collection's items path, listing its property filters as well as the common parameters."""
+    # GDAL sends an attribute filter to the server as ?property=value only for parameters it finds listed here.
+    path = _get(f"{c.title}: features", GEOJSON, ITEM_PARAMS, op_id=f"getFeatures-{c.id}")
+    path["get"]["parameters"].extend(_property_params(c))
+    return path
+
+
 def document(server: str) -> dict:
     """Return the OpenAPI 3.0 document for a service rooted at `server`."""
     ids = list(COLLECTIONS)
@@ -86,11 +115,10 @@ def document(server: str) -> dict:
             "/collections/{collectionId}/queryables": _get(
                 "Queryable properties", {"application/schema+json": {"schema": {"type": "object"}}}, ["f"], [cid],
                 "getQueryables"),
-            "/collections/{collectionId}/items": _get(
-                "Features", GEOJSON, ["f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-                                      "filter-crs", "sortby", "cursor"], [cid], "getFeatures"),
+            "/collections/{collectionId}/items": _get("Features", GEOJSON, ITEM_PARAMS, [cid], "getFeatures"),
             "/collections/{collectionId}/items/{featureId}": _get("A feature", GEOJSON, ["f", "crs"], [cid, fid],
                                                                   "getFeature"),
+            **{f"/collections/{c.id}/items": _items_path(c) for c in COLLECTIONS.values()},
         },
         "components": {"parameters": PARAMETERS, "responses": {"Error": ERROR}},
     }
