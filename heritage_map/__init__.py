@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import BaseConverter
 
 from .config import ROOT, from_env
+
+
+class SlugConverter(BaseConverter):
+    """Match record slugs only, so anything else in a record URL is a plain 404."""
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+){0,40}"
 
 
 def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
@@ -16,6 +23,8 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
         app.config.from_mapping(test_config)
 
     from . import api, db, errors, ogc, web
+
+    app.url_map.converters["slug"] = SlugConverter
 
     errors.init_app(app)
     db.init_app(app, engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 
 from .errors import InvalidParameter
@@ -42,10 +43,8 @@ def integer(args: Mapping[str, str], name: str, default: int, *, low: int, high:
     value = args.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
+    # int() would also take " 10", "1_0" and other scripts' digits.
+    number = int(value) if re.fullmatch(r"[+-]?[0-9]{1,18}", value) else None
     if number is None or not low <= number <= high:
         raise InvalidParameter(f"{name} must be a whole number from {low} to {high} (got {value!r})")
     return number

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from .errors import HeritageMapError, InvalidGeometry, InvalidParameter
 from .geometry import check
 from .models import SRID, Association, Project, Site
 
+# Slugs are URL path parts: plain ASCII, so that links and the slug URL converter stay simple.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # DBF text fields hold at most 254 bytes: longer texts go on in numbered fields (desc_en, desc_en2, …).
 DBF_TEXT_BYTES = 254
 FORMATS = {
@@ -341,6 +344,9 @@ def _complete(record: dict, layer: str) -> None:
         raise ValueError(f"no name (one of {', '.join(names)} is needed)")
     if not record.get("slug"):
         record["slug"] = slugify(next(record[n] for n in reversed(names) if record.get(n)))
+    if not SLUG.fullmatch(record["slug"]):
+        raise ValueError(f"slug {record['slug']!r} must be lowercase letters, digits and single hyphens "
+                         "(at most 80 characters)")
     if layer == "sites":
         if not record.get("category"):
             raise ValueError("no category")

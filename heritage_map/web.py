@@ -69,7 +69,7 @@ def sites():
     return render_template("sites.html", sites=records, chosen=chosen, vocab=vocab)
 
 
-@bp.get("/sites/<slug>")
+@bp.get("/sites/<slug:slug>")
 def site(slug: str):
     """One site, with the projects and associations caring for it."""
     record = queries.get_site(db.session(), slug)
@@ -85,7 +85,7 @@ def associations():
     return render_template("associations.html", associations=records, chosen=chosen, vocab=vocab)
 
 
-@bp.get("/associations/<slug>")
+@bp.get("/associations/<slug:slug>")
 def association(slug: str):
     """One association, with its projects."""
     record = queries.get_association(db.session(), slug)
@@ -100,7 +100,7 @@ def projects():
     return render_template("projects.html", projects=records, chosen=chosen, vocab=vocab)
 
 
-@bp.get("/projects/<slug>")
+@bp.get("/projects/<slug:slug>")
 def project(slug: str):
     """One project, with its sites, associations and forum session."""
     record = queries.get_project(db.session(), slug)

@@ -251,3 +251,8 @@ def test_a_site_whose_only_project_is_unpublished_says_it_has_none(client, sessi
     html = page(client, "/sites/lonely-gate")
     assert "draft-work" not in html
     assert "No project recorded yet." in html
+
+
+@pytest.mark.parametrize("path", ["/sites/%00", "/associations/a%00b", "/projects/Clean-Walls", "/sites/a..b"])
+def test_a_record_url_that_is_no_slug_is_a_plain_404(client, path):
+    assert client.get(path).status_code == 404

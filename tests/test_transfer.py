@@ -361,3 +361,9 @@ def test_an_unclear_flag_or_number_is_refused_not_guessed(session, tmp_path, col
     path = write_csv(tmp_path / "unclear.csv", [site("u", **{column: value})])
     error = assert_refused(session, path)
     assert column in str(error.report.errors[0])
+
+
+@pytest.mark.parametrize("slug", ["Bab El Khemis", "bab--x", "../etc", "x" * 81])
+def test_a_slug_that_is_not_lowercase_words_and_hyphens_is_refused(session, tmp_path, slug):
+    error = assert_refused(session, write_csv(tmp_path / "slug.csv", [site(slug)]))
+    assert "slug" in str(error.report.errors[0])

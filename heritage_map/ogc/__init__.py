@@ -277,7 +277,7 @@ def page_links(page: items.Page, rows: list) -> list[dict]:
     return links
 
 
-@bp.get("/collections/<cid>/items/<fid>")
+@bp.get("/collections/<cid>/items/<slug:fid>")
 def item(cid: str, fid: str):
     """One feature."""
     c = collections.get(cid)
