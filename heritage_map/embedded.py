@@ -160,8 +160,8 @@ class Cluster:
         self._clear_stale_pidfile()
         deadline = time.monotonic() + timeout
         while True:
-            out = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w",
-                            "-t", str(int(timeout)), "start", check=False)
+            self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w",
+                      "-t", str(int(timeout)), "start", check=False)
             # Whatever pg_ctl says: a server that finished crash recovery, or that another
             # process started at the same moment, is just as good as ours.
             if self.running():
