@@ -60,6 +60,7 @@ class Site(Timestamped, Base):
         Index("ix_sites_geom", "geom", postgresql_using="gist"),
         Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
+        Index("ix_sites_category", "category", postgresql_include=["status", "kind"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,8 @@ from .. import crs
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
 
+STREAM_CHUNK = 64 * 1024  # bytes of features per write of the streamed body
+
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 CONFORMANCE = [
@@ -228,30 +230,42 @@ def items_(cid: str):
     c = collections.get(cid)
     page = parse_page(c)
     url_prefix = url_for("web.index")
-    matched = items.count(db.session(), page) if page.cursor is None else None
     headers = {"Content-Crs": f"<{page.crs.uri}>"}
     if wants_html():
+        matched = items.count(db.session(), page) if page.cursor is None else None
         rows = list(items.fetch(db.session(), page, url_prefix))
         features = [json.loads(text) for text, _ in rows[: page.limit]]
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=page_links(page, rows)), 200, headers
 
     def generate():
-        # Flask may tear the view's session down before the body is sent; ask for the session here, inside the
-        # context stream_with_context pushes again, so the teardown at the end of the stream closes this one.
-        yield '{"type":"FeatureCollection","features":['
+        # One session (one pool checkout, one transaction) for the count and the page; closed by the teardown
+        # that ends the stream.
+        session = db.session()
+        parts, size = ['{"type":"FeatureCollection","features":['], 0
         rows = []
-        for i, (text, keys) in enumerate(items.fetch(db.session(), page, url_prefix)):
-            if i == page.limit:
-                rows.append((None, keys))
-                break
-            yield ("," if i else "") + text
+        for i, (text, keys) in enumerate(items.fetch(session, page, url_prefix)):
             rows.append((None, keys))
+            if i == page.limit:
+                break
+            parts.append("," + text if i else text)
+            size += len(text)
+            if size >= STREAM_CHUNK:  # one write per ~64 KiB, not one per feature
+                yield "".join(parts)
+                parts, size = [], 0
+        # A first page that is not full holds every match: count only when there may be more.
+        if page.cursor is not None:
+            matched = None
+        elif len(rows) <= page.limit:
+            matched = len(rows)
+        else:
+            matched = items.count(session, page)
         tail = {"numberReturned": min(len(rows), page.limit), "links": page_links(page, rows),
                 "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if matched is not None:
             tail["numberMatched"] = matched
-        yield "]," + json.dumps(tail)[1:]
+        parts.append("]," + json.dumps(tail)[1:])
+        yield "".join(parts)
 
     return Response(stream_with_context(generate()), mimetype="application/geo+json", headers=headers)
 

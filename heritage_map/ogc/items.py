@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .. import geojson
 from ..errors import InvalidParameter
 from ..models import SRID
-from .collections import Collection, sort_column
+from .collections import COLLECTIONS, Collection, sort_column
 from ..crs import Crs, within_area
 
 MAX_LIMIT = 10_000
@@ -129,13 +130,20 @@ def geometry_in(page: Page) -> ColumnElement:
     return geom
 
 
+@functools.lru_cache(maxsize=256)
+def feature_expression(collection_id: str, crs: Crs, url_prefix: str) -> ColumnElement:
+    """Return the SQL expression of one GeoJSON Feature: built once per collection, CRS and URL prefix."""
+    c = COLLECTIONS[collection_id]
+    precision = geojson.PRECISION if crs.srid == SRID else 2  # degrees to ~1 cm, metres to 1 cm
+    return geojson.feature(c.model.slug, geometry_in(Page(c, crs, 1)), c.properties(url_prefix), precision)
+
+
 def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, list]]:
     """Yield (feature JSON text, sort key values) for up to limit + 1 rows of the page, in page order."""
     c = page.collection
     keys = _order(page)
     backwards = bool(page.cursor and page.cursor["direction"] == "prev")
-    precision = geojson.PRECISION if page.crs.srid == SRID else 2  # degrees to ~1 cm, metres to 1 cm
-    feature = geojson.feature(c.model.slug, geometry_in(page), c.properties(url_prefix), precision)
+    feature = feature_expression(c.id, page.crs, url_prefix)
     where = [*c.where(), *page.where]
     if page.cursor:
         where.append(_after(keys, page.cursor["values"], backwards))
@@ -144,7 +152,9 @@ def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, 
             .where(and_(*where)).order_by(*order).limit(page.limit + 1))
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
     # and every later statement of the session (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
-    result = session.execute(stmt.execution_options(stream_results=True, yield_per=CHUNK))
+    if page.limit + 1 > CHUNK:  # a server-side cursor only pays off for pages larger than one fetch
+        stmt = stmt.execution_options(stream_results=True, yield_per=CHUNK)
+    result = session.connection().execute(stmt)  # Core: the rows are plain tuples, no ORM loading
     if backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = list(result)
@@ -164,9 +174,7 @@ def count(session: Session, page: Page) -> int | None:
 
 def one(session: Session, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> str | None:
     """Return one feature's JSON text, or None if it is not there."""
-    page = Page(collection, crs, 1)
-    feature = geojson.feature(collection.model.slug, geometry_in(page), collection.properties(url_prefix),
-                              geojson.PRECISION if crs.srid == SRID else 2)
+    feature = feature_expression(collection.id, crs, url_prefix)
     stmt = select(cast(feature, Text)).where(and_(*collection.where(), collection.model.slug == feature_id))
     return session.scalar(stmt)
 
