@@ -56,18 +56,21 @@ class SetupError(HeritageMapError):
     code = "ServiceUnavailable"
 
 
+def prefers_html() -> bool:
+    """Tell whether the Accept header asks for a page (a browser) rather than data (fetch, curl, GDAL)."""
+    accept = request.accept_mimetypes
+    return "text/html" in accept.values() and \
+        accept.best_match(["application/json", "application/geo+json", "text/html"]) == "text/html"
+
+
 def wants_json() -> bool:
     """Tell whether the client of the current request expects JSON rather than a page."""
     f = request.args.get("f")
-    if f == "json":
-        return True
-    if request.path.startswith("/api/"):
-        # API clients get JSON; a browser submitting a form (the printable report) gets a page.
-        return not (request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
-                    and "text/html" in request.accept_mimetypes.values())
-    if request.path.startswith("/ogc"):
-        # OGC clients (QGIS, GDAL) get JSON unless they ask for HTML.
-        return f != "html" and "text/html" not in request.accept_mimetypes.values()
+    if f in ("json", "html"):
+        return f == "json"
+    if request.path.startswith(("/api/", "/ogc")):
+        # Data clients get JSON; a browser (a form posted to the printable report, say) gets a page.
+        return not prefers_html()
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/geo+json"])
     return best in ("application/json", "application/geo+json")
 

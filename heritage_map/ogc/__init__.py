@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from .. import cql2, db, params
-from ..errors import InvalidParameter, NotFound
+from ..errors import InvalidParameter, NotFound, prefers_html
 from .. import crs
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
@@ -48,8 +48,7 @@ def wants_html() -> bool:
         if f not in ("json", "html", "geojson"):
             raise InvalidParameter(f"f must be json or html (got {f!r})")
         return f == "html"
-    return request.accept_mimetypes.best_match(["application/json", "application/geo+json", "text/html"]) \
-        == "text/html" and "text/html" in request.accept_mimetypes.values()
+    return prefers_html()
 
 
 def link(rel: str, href: str, type_: str, title: str | None = None, **extra) -> dict:
