@@ -81,7 +81,7 @@ def enriched(session):
 # Round trips
 
 
-@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "csv"])
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "csv", "kml"])
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_export_then_read_keeps_every_field_and_geometry(enriched, tmp_path, layer, fmt):
     expected = db_rows(enriched, layer)
