@@ -235,3 +235,16 @@ def test_planner_screens_an_uploaded_footprint_offline(page, live_server, tmp_pa
     assert page.locator(".leaflet-pane.leaflet-plannerResults-pane path").count() >= 4
     page.screenshot(path="/tmp/browser_planner.png")
     assert_offline_and_clean(page)
+
+
+def test_on_a_phone_the_layer_list_and_legend_start_folded_and_open_on_a_tap(page, live_server):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_map(page, live_server + "/")
+    layers = page.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in layers.get_attribute("class")
+    assert page.evaluate("document.querySelector('.map-legend').open") is False
+    page.locator(".leaflet-control-layers-toggle").click()
+    assert "leaflet-control-layers-expanded" in layers.get_attribute("class")
+    page.locator(".map-legend summary").click()
+    assert page.evaluate("document.querySelector('.map-legend').open") is True
+    assert_offline_and_clean(page)

@@ -101,6 +101,18 @@
     if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16, padding: [20, 20], animate: false});
   }
 
+  // On a phone the open layer list and legend would hide the map: start them folded (a tap opens them).
+  function foldOnSmallScreens(map) {
+    if (!window.matchMedia("(max-width: 700px)").matches) return;
+    var legend = document.querySelector(".map-legend");
+    if (legend) legend.open = false;
+    var layers = document.querySelector(".leaflet-control-layers");
+    if (!layers) return;
+    var fold = function () { layers.classList.remove("leaflet-control-layers-expanded"); };
+    fold();
+    map.on("click", fold);
+  }
+
   function load(map, groups, config) {
     var counts = {total: 0};
     var state = {counts: counts, ready: false, errors: []};
@@ -119,6 +131,7 @@
         .catch(function (err) { state.errors.push(String(err)); }));
     });
     Promise.all(jobs).then(function () {
+      foldOnSmallScreens(map);  // here, once the page's other controls exist
       if (config.fit) fit(map, groups);
       state.ready = true;
       document.documentElement.setAttribute("data-map-ready", "true");
