@@ -7,11 +7,13 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, inspect, select
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
 from .embedded import Cluster
+from .errors import SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,11 +74,24 @@ def is_empty(eng: Engine) -> bool:
         return s.scalar(select(Site.id).limit(1)) is None
 
 
+def ensure_postgis(eng: Engine) -> None:
+    """Create the postgis extension if missing, or raise SetupError saying what the server lacks."""
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except OperationalError as exc:
+        raise SetupError(f"cannot reach the database: {str(exc.orig).splitlines()[0]}") from None
+    except DBAPIError as exc:
+        raise SetupError(f"the database at DATABASE_URL cannot use PostGIS (install PostGIS on that server, or "
+                         f"have its owner run CREATE EXTENSION postgis): {str(exc.orig).splitlines()[0]}") from None
+
+
 def init_app(app: Flask, eng: Engine | None = None) -> None:
     """Attach an engine and a session factory to `app`; set the database up if asked to."""
     if eng is None:
         eng = make_engine(resolve_url(app))
         if app.config.get("AUTO_SETUP"):
+            ensure_postgis(eng)
             from .seed import seed
 
             upgrade(eng)

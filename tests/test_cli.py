@@ -116,3 +116,10 @@ def test_import_dry_run_of_a_good_file_exits_zero_and_writes_nothing(run, cli_ur
     assert result.exit_code == 0, result.output
     assert "sites: read 2 rows, would write 2 new and 0 updated, rejected 0" in result.output
     assert cli_counts(cli_url) == before
+
+
+def test_a_database_url_whose_server_cannot_be_reached_gives_one_clear_message(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@/nodb?host=/nonexistent-socket-dir")
+    result = CliRunner().invoke(main, ["seed"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # a message, not a crash
+    assert "cannot reach the database" in result.output and "/nonexistent-socket-dir" in result.output
