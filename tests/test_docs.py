@@ -35,7 +35,7 @@ def test_every_command_is_in_the_readme():
 
 
 def test_the_quick_start_is_two_commands_and_ci_runs_the_test_one():
-    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    block = README.split("## quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     lines = [line for line in block.strip().splitlines() if line.strip()]
     assert lines == ["./scripts/run", "./scripts/test"]
     assert "./scripts/test" in (ROOT / ".ci" / "run").read_text()
