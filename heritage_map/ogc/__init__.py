@@ -1,4 +1,4 @@
-"""OGC API – Features (Parts 1, 2 and 3) at /ogc: thin views over collections.py, items.py and cql2.py."""
+"""OGC API – Features (Parts 1, 2 and 3) at /ogc: thin views over collections.py, items.py and the cql2 package."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from shapely.errors import ShapelyError
 from sqlalchemy import Text, and_, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from .errors import InvalidParameter
+from ..errors import InvalidParameter
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 50
