@@ -91,5 +91,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
-        code = (exc.name or "Error").replace(" ", "")
+        # One code for "too large", whether the body or the geometry in it is.
+        code = TooLarge.code if exc.code == 413 else (exc.name or "Error").replace(" ", "")
         return render_error(exc.code or 500, code, exc.description or exc.name)

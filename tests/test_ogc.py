@@ -154,7 +154,7 @@ def test_items_default_to_ten_with_a_next_link_and_the_number_matched(client):
     assert body["numberMatched"] == 24 and rel(body, "next") and not rel(body, "prev")
 
 
-@pytest.mark.parametrize("limit", [10_000, 20_000])
+@pytest.mark.parametrize("limit", [10_000, 20_000, 3_000_000_000])
 def test_a_large_limit_returns_every_heritage_site_and_a_larger_one_is_clamped(client, limit):
     body = get_json(client, f"{ITEMS}?limit={limit}")
     assert {f["id"] for f in body["features"]} == HERITAGE and body["numberReturned"] == 24
@@ -373,3 +373,9 @@ def test_items_and_one_item_as_html_show_names_in_english_and_arabic(client):
     assert all(text in page.text for text in ("Thursday Gate", "باب الخميس", "(next)", "13 matched"))
     one = client.get(f"{ITEMS}/bab-el-khemis?f=html")
     assert one.status_code == 200 and "باب الخميس" in one.text and "Thursday Gate" in one.text
+
+
+@pytest.mark.parametrize("query", ["protection_buffer_m=99999999999999999999999", "protection_buffer_m=%EF%BC%91",
+                                   "protection_buffer_m=1_0", "protection_buffer_m=2147483648"])
+def test_an_integer_property_filter_out_of_range_or_in_odd_digits_is_a_400(client, query):
+    assert "protection_buffer_m" in error(client, f"/ogc/collections/heritage-sites/items?{query}")

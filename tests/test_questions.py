@@ -18,7 +18,7 @@ import pyogrio
 import pytest
 import shapely
 from pyproj import Geod, Transformer
-from shapely.geometry import mapping, shape
+from shapely.geometry import box, mapping, shape
 from sqlalchemy import text
 
 from conftest import make_site
@@ -431,7 +431,7 @@ def test_an_upload_over_20_mb_is_refused_with_a_json_413(client):
     response = client.post("/api/screening", data={"file": (big, "works.geojson")}, content_type="multipart/form-data")
     error(response, 413)
     body = error(client.post("/api/within", data=b" " * (21 * 1024 * 1024), content_type="application/json"), 413)
-    assert body["code"] == "RequestEntityTooLarge"
+    assert body["code"] == "PayloadTooLarge"  # the same code as for a geometry too large
 
 
 def test_questions_change_nothing_in_the_database(client, session, tmp_path):
@@ -505,3 +505,49 @@ def test_the_planner_page_links_only_local_scripts_and_has_its_controls(client):
         assert needle in page, needle
     links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert links and all(u.startswith("/static/") for u in links), links
+
+
+# ---- hostile uploads: GDAL must never open what is not the format it claims ----
+
+VRT = (b'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/vsicurl/http://127.0.0.1:9/secret'
+       b'</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>')
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, content", [
+    ("works.json", VRT),
+    ("works.kml", VRT),
+    ("works.gpkg", VRT),
+    ("works.zip", zipped({"works.vrt": VRT})),
+    ("works.zip", zipped({"works.shp": b"", "../works.vrt": VRT})),
+    ("works.kml", b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x SYSTEM "file:///etc/passwd">]><kml>&x;</kml>'),
+])
+def test_a_file_that_is_not_what_its_name_says_is_refused_before_gdal_opens_it(client, name, content):
+    response = client.post("/api/screening", data={"file": (io.BytesIO(content), name)},
+                           content_type="multipart/form-data")
+    body = error(response)
+    assert "/vsicurl" not in body["description"] and "passwd" not in body["description"]
+
+
+def test_many_small_shapes_are_counted_before_they_are_merged(client):
+    squares = [{"type": "Feature", "properties": {}, "geometry": mapping(box(-8.88 + i * 1e-5, 30.47, -8.88 + i * 1e-5 + 5e-6,
+                                                                            30.470005))} for i in range(2_600)]
+    body = error(client.post("/api/summary", json={"type": "FeatureCollection", "features": squares}), 413)
+    assert "vertices in all" in body["description"]  # counted before the costly union
+
+
+def test_a_geojson_upload_with_an_old_style_crs_member_is_reprojected(client, tmp_path):
+    to_merchich = Transformer.from_crs("EPSG:4326", "EPSG:26192", always_xy=True)
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:26192"}},
+           "features": [{"type": "Feature", "properties": {}, "geometry": mapping(project(shape(WORKS), to_merchich))}]}
+    path = tmp_path / "works.geojson"
+    path.write_text(json.dumps(doc))
+    assert slugs(collection(upload(client, "/api/screening", path))) == slugs(collection(
+        client.post("/api/screening", json=WORKS)))

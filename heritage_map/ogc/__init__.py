@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
@@ -177,9 +179,14 @@ def property_clause(q: cql2.Queryable, value: str):
     """Return `property = value` for a queryable given as a query parameter, the value parsed to its type."""
     try:
         if q.type == "integer":
-            typed = int(value)
+            # Digits only (int() takes " 1_0" and other scripts' digits), within PostgreSQL's integer.
+            typed = int(value) if re.fullmatch(r"[+-]?[0-9]{1,10}", value) else None
+            if typed is None or not -2**31 <= typed < 2**31:
+                raise ValueError
         elif q.type == "number":
             typed = float(value)
+            if not math.isfinite(typed):
+                raise ValueError
         elif q.type == "boolean":
             typed = {"true": True, "false": False}[value.lower()]
         elif q.type == "date":
@@ -200,7 +207,8 @@ def parse_page(c: collections.Collection) -> items.Page:
     args = request.args
     properties = {n for n, q in c.queryables.items() if q.type != "geometry"}
     params.known_only(args, ITEM_PARAMS | properties)
-    limit = params.integer(args, "limit", DEFAULT_LIMIT, low=1, high=2**31)
+    # Any well-formed positive limit is accepted and clamped, as the standard asks.
+    limit = params.integer(args, "limit", DEFAULT_LIMIT, low=1, high=10**18 - 1)
     page = items.Page(c, crs.parse(args.get("crs")), min(limit, MAX_LIMIT))
     box = params.bbox(args)
     if box is not None:
