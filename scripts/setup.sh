@@ -1,5 +1,5 @@
 # Shared set-up for scripts/run and scripts/test: install what is missing, then the Python package.
-# Sourced, not run. Debian/Ubuntu: system packages come from apt (with sudo when not root).
+# Sourced, not run. Debian: system packages come from apt (with sudo when not root).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +43,10 @@ install_python() {
   "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "Python 3.11 or newer is needed (found: $("$py" --version 2>&1))" >&2; return 1; }
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$py" -m venv "$VENV"; }
+  # Installed once per set of extras and again only when pyproject.toml changes, so a set-up machine runs offline.
+  local stamp="$VENV/.heritage-map-installed$1"
+  if [ -x "$VENV/bin/heritage-map" ] && [ "$stamp" -nt "$ROOT/pyproject.toml" ]; then return 0; fi
   say "installing the heritage_map package${1:+ with $1}"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT$1"
+  touch "$stamp" "$VENV/.heritage-map-installed"  # the package with extras is the package too
 }

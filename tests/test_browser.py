@@ -7,13 +7,13 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+from playwright import sync_api
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from heritage_map import create_app
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
