@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from pathlib import Path
 
 import shapely
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from shapely.geometry.base import BaseGeometry
 
-from . import db, geometry, params, queries, questions, transfer, uploads, vocab
+from . import db, geometry, maps, params, queries, questions, transfer, uploads, vocab
 from .errors import InvalidParameter, NotFound
 from . import crs
 
@@ -163,8 +164,11 @@ def screening_report():
         return render_template("report_form.html")
     _footprint, distance, body = screen()
     result = json.loads(body)  # one report page: small, and it needs the values to lay out the table
-    return render_template("report.html", result=result, distance=distance, geojson_text=body,
-                           static_url=lambda p: url_for("static", filename=p))
+    report_map = maps.report_map(maps.Basemap.from_config(current_app.config), body, result.get("footprint"),
+                                 lambda p: url_for("static", filename=p))
+    return render_template("report.html", result=result, distance=distance, map=maps.render_parts(report_map),
+                           generated=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                           categories={slug: c.en for slug, c in vocab.CATEGORIES.items()})
 
 
 @bp.post("/summary")

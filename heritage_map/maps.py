@@ -85,6 +85,11 @@ class Basemap:
     url: str
     attribution: str
 
+    @classmethod
+    def from_config(cls, config) -> Basemap:
+        """Return the basemap an app config names in TILE_URL and TILE_ATTRIBUTION."""
+        return cls(config["TILE_URL"], config["TILE_ATTRIBUTION"])
+
 
 def _base(location, zoom: int, basemap: Basemap, **kwargs) -> folium.Map:
     """Return a map with the basemap (if any) and a scale bar."""

@@ -12,13 +12,14 @@ from .models import Association, ForumSession, Project, ProjectAssociation, Proj
 MAX_FEATURES = 10_000
 
 
-def _published(model):
+def published(model):
     """Return the clause that keeps only published records of `model`."""
     column = model.publication_status if model is Project else model.status
     return column == "published"
 
 
 def site_properties(url_prefix: str) -> dict:
+    """Return the GeoJSON properties of sites (name → column), record URLs under `url_prefix`."""
     return {
         "slug": Site.slug, "ref": Site.ref,
         "name_ar": Site.name_ar, "name_fr": Site.name_fr, "name_en": Site.name_en, "name_zgh": Site.name_zgh,
@@ -32,6 +33,7 @@ def site_properties(url_prefix: str) -> dict:
 
 
 def association_properties(url_prefix: str) -> dict:
+    """Return the GeoJSON properties of associations (name → column), record URLs under `url_prefix`."""
     return {
         "slug": Association.slug,
         "name_ar": Association.name_ar, "name_fr": Association.name_fr, "name_en": Association.name_en,
@@ -44,6 +46,7 @@ def association_properties(url_prefix: str) -> dict:
 
 
 def project_properties(url_prefix: str) -> dict:
+    """Return the GeoJSON properties of projects (name → column), record URLs under `url_prefix`."""
     return {
         "slug": Project.slug,
         "title_ar": Project.title_ar, "title_fr": Project.title_fr, "title_en": Project.title_en,
@@ -66,7 +69,7 @@ def layer_filters(layer: str, *, kind: str | None = None, category: str | None =
                   status: str | None = None, theme: str | None = None, sample: bool | None = None) -> list:
     """Return the WHERE clauses for a layer's filters; a filter left as None adds nothing."""
     model = LAYERS[layer][0]
-    clauses = [_published(model)]
+    clauses = [published(model)]
     if kind is not None:
         clauses.append(Site.kind == kind)
     if category is not None:
@@ -96,11 +99,10 @@ def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", l
 def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/") -> str | None:
     """Return one record as a GeoJSON FeatureCollection, or None when it has no geometry."""
     model, properties = LAYERS[layer]
-    where = (model.slug == slug, model.geom.is_not(None))
-    if session.scalar(select(model.id).where(*where)) is None:
-        return None
-    features = select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug).where(*where)
-    return session.scalar(geojson.collection(features))
+    features = (select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug)
+                .where(model.slug == slug, model.geom.is_not(None)))
+    text, found = session.execute(geojson.collection(features).add_columns(func.count())).one()
+    return text if found else None
 
 
 def list_records(session: Session, layer: str, **filters) -> list:
@@ -111,7 +113,7 @@ def list_records(session: Session, layer: str, **filters) -> list:
 
 def get_site(session: Session, slug: str) -> Site:
     """Return the published site `slug` with its projects, or raise NotFound."""
-    site = session.scalar(select(Site).where(Site.slug == slug, _published(Site)).options(
+    site = session.scalar(select(Site).where(Site.slug == slug, published(Site)).options(
         selectinload(Site.projects).selectinload(Project.links).selectinload(ProjectAssociation.association)))
     if site is None:
         raise NotFound(f"no published site called {slug!r}")
@@ -120,7 +122,7 @@ def get_site(session: Session, slug: str) -> Site:
 
 def get_association(session: Session, slug: str) -> Association:
     """Return the published association `slug` with its project links, or raise NotFound."""
-    association = session.scalar(select(Association).where(Association.slug == slug, _published(Association))
+    association = session.scalar(select(Association).where(Association.slug == slug, published(Association))
                                  .options(selectinload(Association.links).selectinload(ProjectAssociation.project)))
     if association is None:
         raise NotFound(f"no published association called {slug!r}")
@@ -129,7 +131,7 @@ def get_association(session: Session, slug: str) -> Association:
 
 def get_project(session: Session, slug: str) -> Project:
     """Return the published project `slug` with its sites, associations and forum session, or raise NotFound."""
-    project = session.scalar(select(Project).where(Project.slug == slug, _published(Project)).options(
+    project = session.scalar(select(Project).where(Project.slug == slug, published(Project)).options(
         selectinload(Project.sites), selectinload(Project.links).selectinload(ProjectAssociation.association),
         selectinload(Project.forum_session)))
     if project is None:

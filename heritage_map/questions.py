@@ -80,7 +80,7 @@ def screening(session: Session, footprint: BaseGeometry, distance_m: float, url_
              "condition": Site.condition, "buffer_m": buffer, "distance_m": _metres(distance),
              "zone_touched": touched, "overlap_m2": _metres(overlap, 0)}
     features = (select(geojson.feature(Site.slug, Site.geom, props), case((touched, 0), else_=1), distance, Site.slug)
-                .where(Site.status == "published",
+                .where(queries.published(Site),
                        func.ST_DWithin(site_geog, fp_geog, func.greatest(distance_m, buffer))))
     return session.scalar(geojson.collection(features, extra))
 
@@ -89,7 +89,7 @@ def summary(session: Session, area: BaseGeometry) -> dict:
     """Return counts of the published sites meeting `area` by category, condition and protection status."""
     rows = session.execute(
         select(Site.kind, Site.category, Site.condition, Site.protection_status, func.count())
-        .where(Site.status == "published", func.ST_Intersects(Site.geom, _bound(area)))
+        .where(queries.published(Site), func.ST_Intersects(Site.geom, _bound(area)))
         .group_by(Site.kind, Site.category, Site.condition, Site.protection_status))
     by = {"kind": Counter(), "category": Counter(), "condition": Counter(), "protection_status": Counter()}
     total = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -70,6 +69,7 @@ class ImportReport:
     dry_run: bool = False
 
     def summary(self) -> str:
+        """Return the report for people: the counts, then each rejected row on its own line."""
         verb = "would write" if self.dry_run else "wrote"
         text = (f"{self.layer}: read {self.read} rows, {verb} {self.created} new and {self.updated} updated, "
                 f"rejected {len(self.errors)}")
@@ -456,14 +456,6 @@ def export_layer(session: Session, layer: str, fmt: str, path: str | Path, *, cr
         raise InvalidParameter(f"unknown CRS {crs!r}") from exc
     frame = layer_frame(session, layer, crs=crs)
     return write_file(frame, path, fmt)
-
-
-def temp_path(suffix: str) -> Path:
-    """Return a fresh temporary file path with `suffix`."""
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
 
 
 def frame_from_geojson(text: str) -> gpd.GeoDataFrame:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import db, maps, params, queries, vocab
@@ -14,10 +12,11 @@ bp = Blueprint("web", __name__)
 
 def basemap() -> maps.Basemap:
     """Return the configured basemap."""
-    return maps.Basemap(current_app.config["TILE_URL"], current_app.config["TILE_ATTRIBUTION"])
+    return maps.Basemap.from_config(current_app.config)
 
 
 def static_url(path: str) -> str:
+    """Return the URL of the static file `path`."""
     return url_for("static", filename=path)
 
 
@@ -50,15 +49,6 @@ def planner():
     sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
     parts = maps.render_parts(maps.planner_map(basemap(), sources, static_url))
     return render_template("planner.html", map=parts)
-
-
-@bp.app_template_global()
-def screening_report_parts(result: dict, geojson_text: str) -> dict:
-    """Return what the printable screening report lays out besides the result: its map, date and labels."""
-    footprint = result.get("footprint")
-    return {"map": maps.render_parts(maps.report_map(basemap(), geojson_text, footprint, static_url)),
-            "generated": dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
-            "categories": {slug: c.en for slug, c in vocab.CATEGORIES.items()}}
 
 
 @bp.get("/sites")

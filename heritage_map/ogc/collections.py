@@ -51,7 +51,7 @@ SITE_SORTABLES = ("slug", "name_en", "category", "condition", "protection_status
 
 def _site_collection(cid: str, title: str, description: str, *clauses) -> Collection:
     return Collection(cid, title, description, Site,
-                      lambda: [Site.status == "published", *clauses],
+                      lambda: [queries.published(Site), *clauses],
                       queries.site_properties, _site_queryables(), SITE_ENUMS, SITE_SORTABLES)
 
 
@@ -67,7 +67,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                      Site.category == "rampart"),
     Collection(
         "projects", "Projects", "Association and forum projects, with their footprint where one is recorded.",
-        Project, lambda: [Project.publication_status == "published"], queries.project_properties,
+        Project, lambda: [queries.published(Project)], queries.project_properties,
         {**{n: Queryable(n, getattr(Project, n), "string")
             for n in ("slug", "title_en", "title_fr", "title_ar", "status")},
          "start_date": Queryable("start_date", Project.start_date, "date"),
@@ -78,7 +78,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         {"status": vocab.PROJECT_STATUSES}, ("slug", "title_en", "status", "updated_at")),
     Collection(
         "associations", "Associations", "Local associations, with their seat where one is known.",
-        Association, lambda: [Association.status == "published"], queries.association_properties,
+        Association, lambda: [queries.published(Association)], queries.association_properties,
         {**{n: Queryable(n, getattr(Association, n), "string") for n in ("slug", "name_en", "name_fr", "name_ar")},
          "sample": Queryable("sample", Association.sample, "boolean"),
          "updated_at": Queryable("updated_at", Association.updated_at, "timestamp"),

@@ -1,0 +1,29 @@
+"""The shared queries: one record's GeoJSON and the one published filter."""
+
+import json
+
+from sqlalchemy import select
+
+from conftest import make_site
+from heritage_map import queries
+from heritage_map.models import Association, Site
+
+
+def test_a_record_with_a_geometry_is_a_collection_of_that_one_feature(session):
+    make_site(session, slug="test-gate")
+    collection = json.loads(queries.record_geojson(session, "sites", "test-gate"))
+    assert [f["id"] for f in collection["features"]] == ["test-gate"]
+    assert collection["features"][0]["geometry"] == {"type": "Point", "coordinates": [-8.877, 30.47]}
+
+
+def test_a_record_without_a_geometry_or_unknown_has_no_geojson(session):
+    unplaced = session.scalar(select(Association.slug).where(Association.geom.is_(None)).limit(1))
+    assert unplaced is not None, "the seed data should hold an association without a known seat"
+    assert queries.record_geojson(session, "associations", unplaced) is None
+    assert queries.record_geojson(session, "sites", "no-such-site") is None
+
+
+def test_only_published_records_pass_the_published_filter(session):
+    make_site(session, slug="draft-gate", status="draft")
+    published = set(session.scalars(select(Site.slug).where(queries.published(Site))))
+    assert "draft-gate" not in published and "bab-el-khemis" in published
