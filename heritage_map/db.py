@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, inspect, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
@@ -16,6 +18,8 @@ from .embedded import Cluster
 from .errors import SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The advisory lock key every process of this app takes around first-start set-up ("Heritage" in ASCII).
+SETUP_LOCK = 0x4865726974616765
 
 
 def resolve_url(app: Flask) -> str:
@@ -79,6 +83,8 @@ def ensure_postgis(eng: Engine) -> None:
     try:
         with eng.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except IntegrityError:
+        pass  # another process created it at the same moment: IF NOT EXISTS does not cover that
     except OperationalError as exc:
         raise SetupError(f"cannot reach the database: {str(exc.orig).splitlines()[0]}") from None
     except DBAPIError as exc:
@@ -86,18 +92,42 @@ def ensure_postgis(eng: Engine) -> None:
                          f"have its owner run CREATE EXTENSION postgis): {str(exc.orig).splitlines()[0]}") from None
 
 
+@contextmanager
+def setup_lock(eng: Engine) -> Iterator[None]:
+    """Hold the set-up advisory lock, so that one process at a time (e.g. gunicorn workers) sets up."""
+    # A session lock on a connection of its own: the work runs on other connections, and only
+    # other takers of this lock wait.
+    with eng.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+                conn.commit()
+            except DBAPIError:
+                conn.invalidate()  # never back to the pool still locked; its session's end unlocks
+
+
+def set_up(eng: Engine, geodata: Path) -> None:
+    """Apply migrations, and load the seed if the database is empty, one process at a time."""
+    from .seed import seed
+
+    ensure_postgis(eng)  # first: it also says clearly when the server cannot be reached
+    with setup_lock(eng):
+        upgrade(eng)
+        if is_empty(eng):
+            with Session(eng) as s, s.begin():
+                seed(s, geodata)
+
+
 def init_app(app: Flask, eng: Engine | None = None) -> None:
     """Attach an engine and a session factory to `app`; set the database up if asked to."""
     if eng is None:
         eng = make_engine(resolve_url(app))
         if app.config.get("AUTO_SETUP"):
-            ensure_postgis(eng)
-            from .seed import seed
-
-            upgrade(eng)
-            if is_empty(eng):
-                with Session(eng) as s, s.begin():
-                    seed(s, Path(app.config["GEODATA_DIR"]))
+            set_up(eng, Path(app.config["GEODATA_DIR"]))
     app.extensions["heritage_map.engine"] = eng
     app.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=eng)
     app.teardown_appcontext(close_session)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -91,6 +95,11 @@ class Cluster:
     def socket_lock(self) -> Path:
         return self.datadir / f".s.PGSQL.{PORT}.lock"
 
+    @property
+    def lockfile(self) -> Path:
+        # Beside the data folder, not in it: it must exist before the folder does, and initdb wants that empty.
+        return self.datadir.parent / f".{self.datadir.name}.lock"
+
     def url(self, dbname: str = "heritage_map") -> str:
         """Return the SQLAlchemy URL of database `dbname` in this cluster."""
         # Quoted: a '+', '&' or '%' in the folder's path would otherwise change its meaning.
@@ -114,8 +123,38 @@ class Cluster:
         """Tell whether the data folder holds a cluster."""
         return (self.datadir / "PG_VERSION").exists()
 
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the exclusive lock that lets one process at a time create, start or stop this cluster."""
+        fd = self._open_lock()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock, also when the work raised
+
+    def _open_lock(self) -> int:
+        """Open the lock file, creating it and its parent folders if missing; return its descriptor."""
+        if os.geteuid() == 0:
+            _make_walkable_parents(self.datadir)
+        else:
+            self.datadir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _open_lock_file(self.lockfile)
+        except OSError as exc:
+            if not self.datadir.is_dir():
+                raise SetupError(f"cannot create the lock file {self.lockfile}: {exc.strerror}; "
+                                 "set HERITAGE_MAP_DATA_DIR to a folder whose parent you can write to") from None
+            # A data folder that exists in a parent we cannot write to: every process falls back alike.
+            return os.open(self.datadir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
     def init(self) -> None:
         """Create the cluster if the data folder does not hold one yet."""
+        with self._lock():
+            self._init()
+
+    def _init(self) -> None:
+        """Create the cluster if missing; the caller holds the lock."""
         if self.initialized():
             return
         if self.datadir.is_dir() and any(self.datadir.iterdir()):
@@ -154,16 +193,21 @@ class Cluster:
 
     def start(self, timeout: float = 60) -> None:
         """Start the server unless it already runs; recover from a stale pid file."""
-        self.init()
+        with self._lock():
+            self._start(timeout)
+
+    def _start(self, timeout: float = 60) -> None:
+        """Create and start the server if need be; the caller holds the lock."""
+        self._init()
         if self.running():
             return
         self._clear_stale_pidfile()
         deadline = time.monotonic() + timeout
         while True:
             self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w",
-                      "-t", str(int(timeout)), "start", check=False)
-            # Whatever pg_ctl says: a server that finished crash recovery, or that another
-            # process started at the same moment, is just as good as ours.
+                      "-t", str(int(timeout)), "-o", _socket_only_options(self.datadir), "start", check=False)
+            # Whatever pg_ctl says: a server that finished crash recovery, or that a process
+            # not taking our lock started at the same moment, is just as good as ours.
             if self.running():
                 return
             # After a crash the old server's children can hold shared memory for a moment.
@@ -174,6 +218,11 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop the server cleanly if it runs."""
+        with self._lock():
+            self._stop()
+
+    def _stop(self) -> None:
+        """Stop the server if it runs; the caller holds the lock."""
         # pg_ctl signals whatever pid a stale pid file names: maybe an unrelated process of ours.
         self._clear_stale_pidfile()
         if not self.pidfile.exists():
@@ -191,31 +240,41 @@ class Cluster:
 
     def ensure_database(self, dbname: str = "heritage_map") -> str:
         """Start the cluster, create `dbname` with PostGIS if missing, and return its URL."""
-        self.start()
+        with self._lock():
+            self._start()
+            self._create_database(dbname)
+        return self.url(dbname)
+
+    def _create_database(self, dbname: str) -> None:
+        """Create `dbname` and PostGIS in it if missing; the caller holds the lock."""
+        # Each CREATE also counts as done when it loses a race: the lock covers our processes only,
+        # and IF NOT EXISTS does not cover a concurrent CREATE EXTENSION.
         with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
                              autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
             if not exists:
-                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+                try:
+                    conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+                except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                    pass
         with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname=dbname,
                              autocommit=True) as conn:
             try:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            except psycopg.errors.FeatureNotSupported as exc:
+            except psycopg.errors.UniqueViolation:
+                pass
+            except (psycopg.errors.FeatureNotSupported, psycopg.errors.UndefinedFile) as exc:
                 raise SetupError("PostGIS is not installed for this PostgreSQL: install the Debian package "
                                  f"postgis (postgresql-NN-postgis-3): {exc}") from exc
-            except psycopg.errors.UndefinedFile as exc:
-                raise SetupError("PostGIS is not installed for this PostgreSQL: install the Debian package "
-                                 f"postgis (postgresql-NN-postgis-3): {exc}") from exc
-        return self.url(dbname)
 
     def drop_database(self, dbname: str) -> None:
         """Drop database `dbname` if it exists."""
-        self.start()
-        with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as conn:
-            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(dbname)))
+        with self._lock():
+            self._start()
+            with psycopg.connect(host=str(self.datadir), port=PORT, user=SUPERUSER, dbname="postgres",
+                                 autocommit=True) as conn:
+                conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(dbname)))
 
     def server_pid(self) -> int | None:
         """Return the postmaster's pid from its pid file, if any."""
@@ -260,12 +319,44 @@ def _is_server_of(pid: int, datadir: Path) -> bool:
     return b"postgres" in cmdline and Path(cwd) == datadir.resolve()
 
 
+def _open_lock_file(path: Path) -> int:
+    """Open the lock file at `path` read-only (enough for flock), creating it if missing."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        try:
+            # Open without O_CREAT first: in a sticky folder such as /tmp, fs.protected_regular
+            # refuses O_CREAT on a file another user owns, even to root.
+            return os.open(path, flags)
+        except FileNotFoundError:
+            pass
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue  # another process created it just now
+        # Whatever the umask: root and an ordinary user may both run set-up on one folder.
+        os.fchmod(fd, 0o644)
+        return fd
+
+
+def _socket_dirs_item(path: Path) -> str:
+    """Return `path` as the one item of a unix_socket_directories list."""
+    # List items lose surrounding spaces unless double-quoted; a double quote is escaped by doubling it.
+    return '"' + str(path).replace('"', '""') + '"'
+
+
 def _socket_dirs_value(path: Path) -> str:
     """Return `path` as a postgresql.conf value of unix_socket_directories."""
-    # The setting is a list whose items lose surrounding spaces unless double-quoted, inside a
-    # single-quoted conf string; each kind of quote is escaped by doubling it.
-    listed = '"' + str(path).replace('"', '""') + '"'
-    return "'" + listed.replace("'", "''") + "'"
+    # A single-quoted conf string around the list; a single quote is escaped by doubling it.
+    return "'" + _socket_dirs_item(path).replace("'", "''") + "'"
+
+
+def _socket_only_options(path: Path) -> str:
+    """Return the socket-only settings as postgres options, quoted for the shell that pg_ctl starts it with."""
+    # postgresql.auto.conf holds them too, but a set-up cut short after initdb, or an edited file, would
+    # otherwise let the server listen on TCP, where "trust" lets in every local user.
+    settings = {"listen_addresses": "", "unix_socket_directories": _socket_dirs_item(path),
+                "port": str(PORT), "unix_socket_permissions": "0700"}
+    return " ".join(f"-c {shlex.quote(f'{name}={value}')}" for name, value in settings.items())
 
 
 def _service_user() -> pwd.struct_passwd:

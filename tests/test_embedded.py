@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -99,6 +100,53 @@ def test_a_new_cluster_serves_postgis_on_a_socket_in_its_data_folder_and_not_on_
     assert sql(url, "SELECT postgis_version()")[0][0]
     assert sql(url, "SHOW listen_addresses") == [("",)]
     assert (cluster.datadir / ".s.PGSQL.5432").is_socket()
+
+
+def test_a_cluster_whose_conf_lacks_the_socket_settings_still_does_not_listen_on_tcp(cluster):
+    cluster.init()
+    # As if set-up had been cut short between initdb and writing these settings.
+    (cluster.datadir / "postgresql.auto.conf").write_text("")
+    cluster.start(timeout=15)
+    url = cluster.url("postgres")
+    assert sql(url, "SHOW listen_addresses") == [("",)]
+    assert sql(url, "SHOW unix_socket_directories") == [(f'"{cluster.datadir}"',)]  # the only socket
+
+
+def run_at_once(count: int, code: str, env: dict[str, str]) -> list[subprocess.CompletedProcess]:
+    """Run `count` Python processes executing `code` at the same moment; return them once all have ended."""
+    env = {**os.environ, **env}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return results
+
+
+def test_three_processes_starting_one_new_cluster_at_once_all_succeed(datadir, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    code = "from heritage_map.cli import main; main(['db', 'start'])"
+    results = run_at_once(3, code, {"HERITAGE_MAP_DATA_DIR": str(datadir)})
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"running: {datadir}"), result.stdout
+    cluster = Cluster(datadir)
+    url = cluster.url()
+    assert sql(url, "SELECT postgis_version()")[0][0]
+    assert sql(url, "SHOW listen_addresses") == [("",)]
+    assert sql(url, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'checkpointer'") == [(1,)]
+    assert alive(cluster.server_pid())
+
+
+def test_app_processes_setting_up_one_empty_database_at_once_seed_it_once(cluster):
+    url = cluster.ensure_database("race")
+    code = "from heritage_map import create_app; create_app()"
+    results = run_at_once(3, code, {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "1"})
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    assert sql(url, "SELECT count(*) FROM sites") == [(33,)]
+    assert sql(url, "SELECT count(*) FROM alembic_version") == [(1,)]
 
 
 def test_starting_twice_reuses_the_running_server(cluster):
@@ -203,8 +251,9 @@ def test_a_folder_holding_other_files_is_refused_and_left_as_it_was(datadir):
     datadir.mkdir()
     (datadir / "notes.txt").write_text("mine")
     before = datadir.stat()
-    with pytest.raises(SetupError, match=f"{datadir} holds files but no database cluster"):
-        Cluster(datadir).start()
+    for _ in range(2):  # the second time also shows that the first released its lock on raising
+        with pytest.raises(SetupError, match=f"{datadir} holds files but no database cluster"):
+            Cluster(datadir).start()
     after = datadir.stat()
     assert (after.st_uid, after.st_mode) == (before.st_uid, before.st_mode)
 
