@@ -47,6 +47,11 @@ def session() -> Session:
     return g.db_session
 
 
+def new_session() -> Session:
+    """Return a new session the caller owns and closes (for work that outlives the request, as a stream)."""
+    return current_app.extensions["heritage_map.sessionmaker"]()
+
+
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session; whatever was not committed is rolled back."""
     s = g.pop("db_session", None)

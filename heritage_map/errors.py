@@ -89,6 +89,12 @@ def init_app(app: Flask) -> None:
     def handle_domain_error(exc: HeritageMapError):
         return render_error(exc.status, exc.code, exc.message)
 
+    @app.errorhandler(Exception)
+    def handle_unexpected_error(exc: Exception):
+        # A bug or a failing database: log the details for us, tell the person without leaking SQL.
+        app.logger.exception("unexpected error on %s", request.path)
+        return render_error(500, "ServerError", "something went wrong on the server; the error has been logged")
+
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         # One code for "too large", whether the body or the geometry in it is.

@@ -379,3 +379,17 @@ def test_items_and_one_item_as_html_show_names_in_english_and_arabic(client):
                                    "protection_buffer_m=1_0", "protection_buffer_m=2147483648"])
 def test_an_integer_property_filter_out_of_range_or_in_odd_digits_is_a_400(client, query):
     assert "protection_buffer_m" in error(client, f"/ogc/collections/heritage-sites/items?{query}")
+
+
+def test_a_query_that_fails_in_the_database_still_gets_a_json_error_not_a_bare_500(client, monkeypatch):
+    from sqlalchemy import text as sql_text
+
+    from heritage_map.ogc import collections as ogc_collections
+
+    failing = ogc_collections.COLLECTIONS["heritage-sites"]
+    monkeypatch.setitem(ogc_collections.COLLECTIONS, "heritage-sites",
+                        failing.__class__(**{**failing.__dict__, "where": lambda: [sql_text("1/0 = 1")]}))
+    response = client.get("/ogc/collections/heritage-sites/items")
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.get_json()["code"] == "ServerError"
+    assert "division" not in response.get_json()["description"]  # no SQL or database text leaks out

@@ -6,6 +6,7 @@ import json
 import math
 import re
 from datetime import date, datetime, timezone
+from itertools import chain
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
@@ -246,35 +247,42 @@ def items_(cid: str):
                                links=page_links(page, rows)), 200, headers
 
     def generate():
-        # One session (one pool checkout, one transaction) for the count and the page; closed by the teardown
-        # that ends the stream.
-        session = db.session()
-        parts, size = ['{"type":"FeatureCollection","features":['], 0
-        rows = []
-        for i, (text, keys) in enumerate(items.fetch(session, page, url_prefix)):
-            rows.append((None, keys))
-            if i == page.limit:
-                break
-            parts.append("," + text if i else text)
-            size += len(text)
-            if size >= STREAM_CHUNK:  # one write per ~64 KiB, not one per feature
-                yield "".join(parts)
-                parts, size = [], 0
-        # A first page that is not full holds every match: count only when there may be more.
-        if page.cursor is not None:
-            matched = None
-        elif len(rows) <= page.limit:
-            matched = len(rows)
-        else:
-            matched = items.count(session, page)
-        tail = {"numberReturned": min(len(rows), page.limit), "links": page_links(page, rows),
-                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if matched is not None:
-            tail["numberMatched"] = matched
-        parts.append("]," + json.dumps(tail)[1:])
-        yield "".join(parts)
+        # The stream owns its session (one pool checkout, one transaction for the count and the page):
+        # the request's own session is torn down when the view returns, before the body is sent.
+        session = db.new_session()
+        try:
+            parts, size = ['{"type":"FeatureCollection","features":['], 0
+            rows = []
+            for i, (text, keys) in enumerate(items.fetch(session, page, url_prefix)):
+                rows.append((None, keys))
+                if i == page.limit:
+                    break
+                parts.append("," + text if i else text)
+                size += len(text)
+                if size >= STREAM_CHUNK:  # one write per ~64 KiB, not one per feature
+                    yield "".join(parts)
+                    parts, size = [], 0
+            # A first page that is not full holds every match: count only when there may be more.
+            if page.cursor is not None:
+                matched = None
+            elif len(rows) <= page.limit:
+                matched = len(rows)
+            else:
+                matched = items.count(session, page)
+            tail = {"numberReturned": min(len(rows), page.limit), "links": page_links(page, rows),
+                    "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            if matched is not None:
+                tail["numberMatched"] = matched
+            parts.append("]," + json.dumps(tail)[1:])
+            yield "".join(parts)
+        finally:
+            session.close()
 
-    return Response(stream_with_context(generate()), mimetype="application/geo+json", headers=headers)
+    body = stream_with_context(generate())
+    # The first chunk is made here, in the view: a query that fails then still reaches the error
+    # handler (a clear 4xx/5xx body), which it could not once the status line is sent.
+    first = next(body)
+    return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
 
 
 def page_links(page: items.Page, rows: list) -> list[dict]:
