@@ -6,12 +6,12 @@ import pytest
 from shapely.geometry import shape
 
 from conftest import make_site
+from seed_facts import MEDINA_BOX as MEDINA
 
 LAYERS = {"sites": 33, "projects": 7, "associations": 5}
 GEOMETRY_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
 # lon_min, lat_min, lon_max, lat_max
 TAROUDANT_AREA = (-10.0, 29.9, -7.5, 31.2)
-MEDINA = (-8.90, 30.46, -8.86, 30.485)
 SITE_PROPERTIES = {"slug", "name_en", "name_fr", "name_ar", "kind", "category", "sources", "coord_confidence",
                    "url", "sample"}
 

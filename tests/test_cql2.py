@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
 from conftest import make_site
+from seed_facts import GATES, MEDINA_SITES as MEDINA
 from heritage_map.cql2 import (CRS84, Literal, Op, Property, Queryable, compile_filter,
                                filter_srid, parse_json, parse_text, to_clause)
 from heritage_map.errors import InvalidParameter
@@ -29,11 +30,6 @@ QUERYABLES = {
 EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 EPSG_32629 = "http://www.opengis.net/def/crs/EPSG/0/32629"
 
-GATES = {"bab-el-kasbah", "bab-sedra", "bab-targhount", "bab-ouled-bounouna", "bab-el-khemis", "bab-zorgane",
-         "bab-bizamaren", "bab-tafelagt", "bab-derb-laafou", "bab-lahjer", "bab-lblalia", "bab-benyara",
-         "bab-agafay"}
-MEDINA = GATES | {"ramparts", "kasbah", "grand-mosque", "place-assarag", "place-talmoqlate", "souk-arabe",
-                  "souk-berbere", "tanneries", "palais-salam"}
 NEAR_KHEMIS = {"bab-el-khemis", "ramparts"}
 
 # Each case: CQL2 text, the same filter in CQL2 JSON, and the slugs it selects in the seed.

@@ -12,18 +12,12 @@ from pyproj import Transformer
 from sqlalchemy import text
 
 from conftest import make_site
+from seed_facts import BAB_EL_KHEMIS as KHEMIS, GATES, MEDINA_BOX, MEDINA_SITES as MEDINA
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 ITEMS = "/ogc/collections/heritage-sites/items"
-GATES = {"bab-el-kasbah", "bab-sedra", "bab-targhount", "bab-ouled-bounouna", "bab-el-khemis", "bab-zorgane",
-         "bab-bizamaren", "bab-tafelagt", "bab-derb-laafou", "bab-lahjer", "bab-lblalia", "bab-benyara",
-         "bab-agafay"}
-MEDINA = GATES | {"ramparts", "kasbah", "grand-mosque", "place-assarag", "place-talmoqlate", "souk-arabe",
-                  "souk-berbere", "tanneries", "palais-salam"}
 HERITAGE = MEDINA | {"claudio-bravo-museum", "tioute-kasbah"}
-MEDINA_BOX = (-8.90, 30.46, -8.86, 30.485)
-KHEMIS = (-8.8753605, 30.4786022)
 POLYGON = "POLYGON((-8.90 30.46, -8.86 30.46, -8.86 30.485, -8.90 30.485, -8.90 30.46))"
 COLLECTIONS = ["heritage-sites", "environmental-sites", "ramparts", "projects", "associations"]
 CONFORMANCE = {"ogcapi-features-1/1.0/conf/core", "ogcapi-features-1/1.0/conf/geojson",

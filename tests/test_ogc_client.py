@@ -14,11 +14,8 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from heritage_map import create_app
+from seed_facts import GATES, MEDINA_BOX as MEDINA
 
-GATES = {"bab-el-kasbah", "bab-sedra", "bab-targhount", "bab-ouled-bounouna", "bab-el-khemis", "bab-zorgane",
-         "bab-bizamaren", "bab-tafelagt", "bab-derb-laafou", "bab-lahjer", "bab-lblalia", "bab-benyara",
-         "bab-agafay"}
-MEDINA = (-8.90, 30.46, -8.86, 30.485)
 SITE = "SELECT slug, name_en, name_ar, category, ST_AsBinary(geom) AS wkb FROM sites WHERE status = 'published' AND "
 # Each collection: the SQL that lists what it must hold, in slug order; the columns are compared by name.
 COLLECTIONS = {

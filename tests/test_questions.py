@@ -22,6 +22,7 @@ from shapely.geometry import box, mapping, shape
 from sqlalchemy import text
 
 from conftest import make_site
+from seed_facts import BAB_EL_KHEMIS, MEDINA_SITES
 from heritage_map import queries
 
 GEOD = Geod(ellps="WGS84")
@@ -31,18 +32,11 @@ SEED = json.loads((Path(__file__).resolve().parent.parent / "geodata" / "sites.g
 SEED_POINTS = {f["properties"]["slug"]: tuple(f["geometry"]["coordinates"]) for f in SEED["features"]
                if f["geometry"]["type"] == "Point"}
 
-BAB_EL_KHEMIS = (-8.8753605, 30.4786022)
 # A small works footprint (about 87 m x 67 m) that covers Bab El Khemis, on the ramparts.
 WORKS = {"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], [-8.8749, 30.4789],
                                              [-8.8758, 30.4789], [-8.8758, 30.4783]]]}
 # The gates span lon -8.89457..-8.87275, lat 30.46512..30.47960; this is that box plus about 100 m.
 MEDINA = shapely.box(-8.8956, 30.4642, -8.8717, 30.4806)
-MEDINA_SITES = {
-    "bab-agafay", "bab-benyara", "bab-bizamaren", "bab-derb-laafou", "bab-el-kasbah", "bab-el-khemis", "bab-lahjer",
-    "bab-lblalia", "bab-ouled-bounouna", "bab-sedra", "bab-tafelagt", "bab-targhount", "bab-zorgane",
-    "grand-mosque", "kasbah", "palais-salam", "place-assarag", "place-talmoqlate", "ramparts", "souk-arabe",
-    "souk-berbere", "tanneries",
-}
 # The north-east corner of the medina: its gates lie inside, the ramparts only partly.
 NORTH_EAST = shapely.box(-8.8790, 30.4740, -8.8717, 30.4806)
 NORTH_EAST_SITES = {"bab-derb-laafou", "bab-el-khemis", "bab-lahjer", "bab-tafelagt", "ramparts"}

@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from heritage_map import queries
 from heritage_map.models import Project, Site
 from heritage_map.transfer import FORMATS, LAYERS, ImportFailed, export_layer, import_layer, parse_rows, read_file
+from seed_facts import BAB_EL_KHEMIS as KHEMIS
 
-KHEMIS = (-8.8753605, 30.4786022)  # bab-el-khemis in geodata/sites.geojson
 POINT = "POINT (-8.87 30.47)"
 
 
