@@ -11,9 +11,9 @@ import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from shapely.geometry.base import BaseGeometry
 
-from . import db, geometry, maps, params, queries, questions, transfer, uploads, vocab
+from . import crs, db, geometry, maps, params, queries, questions, transfer, uploads, vocab
+from .assets import static_url
 from .errors import InvalidParameter, NotFound
-from . import crs
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -164,8 +164,7 @@ def screening_report():
         return render_template("report_form.html")
     _footprint, distance, body = screen()
     result = json.loads(body)  # one report page: small, and it needs the values to lay out the table
-    report_map = maps.report_map(maps.Basemap.from_config(current_app.config), body, result.get("footprint"),
-                                 lambda p: url_for("static", filename=p))
+    report_map = maps.report_map(maps.Basemap.from_config(current_app.config), result, static_url)
     return render_template("report.html", result=result, distance=distance, map=maps.render_parts(report_map),
                            generated=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                            categories={slug: c.en for slug, c in vocab.CATEGORIES.items()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from branca.element import Element
+from flask import url_for
 
 # Folium resource name -> path relative to static/. Each library keeps its own
 # sub-tree so the relative url(...) references inside its CSS still resolve.
@@ -68,3 +69,8 @@ def _vendored_path(name: str, url: str) -> str:
         raise LookupError(
             f"folium resource {name!r} ({url}) is not vendored in static/vendor"
         ) from None
+
+
+def static_url(path: str) -> str:
+    """Return the URL of a file under static/, for the map builders."""
+    return url_for("static", filename=path)

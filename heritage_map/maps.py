@@ -184,16 +184,16 @@ def planner_map(basemap: Basemap, sources: dict[str, str], static_url: Callable[
     return m
 
 
-def report_map(basemap: Basemap, geojson_text: str, footprint: dict | None,
-               static_url: Callable[[str], str]) -> folium.Map:
-    """Return a screening report's small map: the sites found (GeoJSON text) and the footprint (a geometry)."""
+def report_map(basemap: Basemap, answer: dict, static_url: Callable[[str], str]) -> folium.Map:
+    """Return a screening report's small map: the sites found and the footprint of a screening answer."""
+    footprint = answer.get("footprint")
     m = _base(MEDINA_CENTRE, 16, basemap)
     chosen = (*(entry for entry in LAYERS if entry[0] in _record_layers("sites")), FOOTPRINT)
     shapes = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": footprint, "properties": {"slug": "footprint", "name_en": "Works footprint"}}
     ] if footprint else []}
-    inline = {"sites": geojson_text, "footprint": json.dumps(shapes)}
-    bounds = _report_bounds(footprint, geojson_text)
+    inline = {"sites": json.dumps(answer), "footprint": json.dumps(shapes)}
+    bounds = _report_bounds(footprint, answer["features"])
     _add_loader(m, chosen, {"inline": inline, "fit": bounds is None, "popups": False}, static_url, cluster=False)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(24, 24), max_zoom=17)
@@ -201,12 +201,12 @@ def report_map(basemap: Basemap, geojson_text: str, footprint: dict | None,
     return m
 
 
-def _report_bounds(footprint: dict | None, geojson_text: str) -> list | None:
+def _report_bounds(footprint: dict | None, features: list[dict]) -> list | None:
     """Return [[south, west], [north, east]] around the footprint and the point sites found, or None.
 
     A long line found (the ramparts, the river) is drawn whole but does not pull the view away from the works.
     """
-    points = [f["geometry"]["coordinates"] for f in json.loads(geojson_text).get("features", [])
+    points = [f["geometry"]["coordinates"] for f in features
               if f.get("geometry") and f["geometry"]["type"] == "Point"]
     if footprint:
         points.extend(shapely.get_coordinates(shapely.geometry.shape(footprint)).tolist())

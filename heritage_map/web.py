@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import db, maps, params, queries, vocab
+from .assets import static_url
 from .api import FILTERS
 
 bp = Blueprint("web", __name__)
@@ -13,11 +14,6 @@ bp = Blueprint("web", __name__)
 def basemap() -> maps.Basemap:
     """Return the configured basemap."""
     return maps.Basemap.from_config(current_app.config)
-
-
-def static_url(path: str) -> str:
-    """Return the URL of the static file `path`."""
-    return url_for("static", filename=path)
 
 
 def record_map(layer: str, slug: str) -> dict | None:
