@@ -342,8 +342,18 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
+def served_properties(cluster: Cluster) -> list[str]:
+    """Return the columns our heritage-sites features carry as properties (the stored object's names but url)."""
+    with connect(cluster) as conn:
+        props = conn.execute("SELECT geojson_properties FROM sites LIMIT 1").fetchone()[0]
+    return [name for name in props if name != "url"]
+
+
 def pygeoapi_config(cluster: Cluster, port: int) -> dict:
-    """Return pygeoapi's configuration (JSON is YAML): one collection `sites` on our table."""
+    """Return pygeoapi's configuration (JSON is YAML): one collection `sites` on our table.
+
+    pygeoapi serves the same columns as ours: by default it would serve every column of the table.
+    """
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": port},
@@ -382,6 +392,7 @@ def pygeoapi_config(cluster: Cluster, port: int) -> dict:
                     "id_field": "slug",
                     "table": "sites",
                     "geom_field": "geom",
+                    "properties": served_properties(cluster),
                 }],
             },
         },

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import select as io_select
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, inspect, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
@@ -31,8 +32,19 @@ def resolve_url(app: Flask) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for `url`, checking connections before use."""
-    return create_engine(normalize_url(url), pool_pre_ping=True)
+    """Create an engine for `url` whose pool hands out only connections the server has not closed."""
+    eng = create_engine(normalize_url(url))
+    event.listen(eng, "checkout", _check_alive)
+    return eng
+
+
+def _check_alive(dbapi_connection, _record, _proxy) -> None:
+    """Refuse a pooled connection that the server has closed (restarted, or ended the session)."""
+    # An idle connection has nothing to read unless the server hung up (or said why it does), so a
+    # zero-timeout poll of its socket tells without the round trip of pool_pre_ping's SELECT.
+    # DisconnectionError makes the pool throw it away and check out another.
+    if dbapi_connection.closed or io_select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def engine() -> Engine:
@@ -47,9 +59,19 @@ def session() -> Session:
     return g.db_session
 
 
-def new_session() -> Session:
-    """Return a new session the caller owns and closes (for work that outlives the request, as a stream)."""
-    return current_app.extensions["heritage_map.sessionmaker"]()
+def read(transaction: bool = False) -> AbstractContextManager[Connection]:
+    """Return a context giving a connection for reading, owned by the caller (it may outlive the request).
+
+    The connection is in autocommit, so a read costs no BEGIN and ROLLBACK round trips; ask for a
+    transaction where one is needed (a server-side cursor lives in one).
+    """
+    return current_app.extensions["heritage_map.read"](transaction)
+
+
+def reader(eng: Engine) -> Callable[[bool], AbstractContextManager[Connection]]:
+    """Return the function behind read() for `eng`."""
+    autocommit = eng.execution_options(isolation_level="AUTOCOMMIT")
+    return lambda transaction: eng.begin() if transaction else autocommit.connect()
 
 
 def close_session(_exc: BaseException | None = None) -> None:
@@ -135,4 +157,5 @@ def init_app(app: Flask, eng: Engine | None = None) -> None:
             set_up(eng, Path(app.config["GEODATA_DIR"]))
     app.extensions["heritage_map.engine"] = eng
     app.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=eng)
+    app.extensions["heritage_map.read"] = reader(eng)
     app.teardown_appcontext(close_session)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import (ARRAY, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Text, func, text)
+from sqlalchemy import (ARRAY, JSON, Boolean, CheckConstraint, Date, DateTime, FetchedValue, ForeignKey, Index,
+                        Integer, MetaData, String, Text, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import vocab
@@ -40,6 +40,14 @@ def shape_check(column: str = "geom") -> CheckConstraint:
 def geometry(nullable: bool, geometry_type: str = "GEOMETRY") -> Mapped[WKBElement]:
     """Return a geometry column in the storage SRID (its GiST index is declared on the table)."""
     return mapped_column(Geometry(geometry_type, srid=SRID, spatial_index=False), nullable=nullable)
+
+
+def geojson_properties() -> Mapped[dict]:
+    """Return the column that a trigger fills with the record's GeoJSON properties (migration 0004)."""
+    # Written by the database on every insert and update, never by the ORM; deferred, so that
+    # loading records for a page does not decode JSON nobody reads.
+    return mapped_column(JSON, nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue(),
+                         deferred=True)
 
 
 class Timestamped:
@@ -89,6 +97,7 @@ class Site(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), default="published")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement] = geometry(nullable=False)
+    geojson_properties: Mapped[dict] = geojson_properties()
 
     projects: Mapped[list[Project]] = relationship(secondary="project_sites", back_populates="sites",
                                                    order_by="Project.slug", viewonly=True)
@@ -119,6 +128,7 @@ class Association(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), default="published")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True, geometry_type="POINT")
+    geojson_properties: Mapped[dict] = geojson_properties()
 
     links: Mapped[list[ProjectAssociation]] = relationship(back_populates="association")
 
@@ -173,6 +183,7 @@ class Project(Timestamped, Base):
     sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True)
+    geojson_properties: Mapped[dict] = geojson_properties()
 
     forum_session: Mapped[ForumSession | None] = relationship(back_populates="projects")
     sites: Mapped[list[Site]] = relationship(secondary="project_sites", back_populates="projects",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, any_, func, select
+import json
+
+from sqlalchemy import Select, Text, and_, any_, cast, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import geojson
 from .errors import NotFound
@@ -18,57 +21,23 @@ def published(model):
     return column == "published"
 
 
-def site_properties(url_prefix: str) -> dict:
-    """Return the GeoJSON properties of sites (name → column), record URLs under `url_prefix`."""
-    return {
-        "slug": Site.slug, "ref": Site.ref,
-        "name_ar": Site.name_ar, "name_fr": Site.name_fr, "name_en": Site.name_en, "name_zgh": Site.name_zgh,
-        "kind": Site.kind, "category": Site.category,
-        "description_ar": Site.description_ar, "description_fr": Site.description_fr,
-        "description_en": Site.description_en, "period": Site.period,
-        "protection_status": Site.protection_status, "condition": Site.condition,
-        "coord_confidence": Site.coord_confidence, "sources": Site.sources, "sample": Site.sample,
-        "url": func.concat(url_prefix, "sites/", Site.slug),
-    }
+def properties(model, url_prefix: str, **added: ColumnElement) -> ColumnElement:
+    """Return the GeoJSON properties of `model`'s records as JSON text: the stored ones, then `added`."""
+    props = cast(model.geojson_properties, Text)
+    if url_prefix != "/":
+        # The stored "url" is the record's path under /. The pattern can only be that key: in JSON
+        # text an unescaped quote only delimits a string, and only a key is followed by " : ".
+        props = func.replace(props, '"url" : "/', '"url" : "' + json.dumps(url_prefix)[1:-1])
+    return geojson.merge(props, added) if added else props
 
 
-def association_properties(url_prefix: str) -> dict:
-    """Return the GeoJSON properties of associations (name → column), record URLs under `url_prefix`."""
-    return {
-        "slug": Association.slug,
-        "name_ar": Association.name_ar, "name_fr": Association.name_fr, "name_en": Association.name_en,
-        "themes": Association.themes, "website": Association.website,
-        "description_ar": Association.description_ar, "description_fr": Association.description_fr,
-        "description_en": Association.description_en,
-        "sources": Association.sources, "sample": Association.sample,
-        "url": func.concat(url_prefix, "associations/", Association.slug),
-    }
-
-
-def project_properties(url_prefix: str) -> dict:
-    """Return the GeoJSON properties of projects (name → column), record URLs under `url_prefix`."""
-    return {
-        "slug": Project.slug,
-        "title_ar": Project.title_ar, "title_fr": Project.title_fr, "title_en": Project.title_en,
-        "description_ar": Project.description_ar, "description_fr": Project.description_fr,
-        "description_en": Project.description_en,
-        "status": Project.status, "themes": Project.themes, "start_date": Project.start_date,
-        "end_date": Project.end_date, "sources": Project.sources, "sample": Project.sample,
-        "url": func.concat(url_prefix, "projects/", Project.slug),
-    }
-
-
-LAYERS = {
-    "sites": (Site, site_properties),
-    "associations": (Association, association_properties),
-    "projects": (Project, project_properties),
-}
+LAYERS = {"sites": Site, "associations": Association, "projects": Project}
 
 
 def layer_filters(layer: str, *, kind: str | None = None, category: str | None = None,
                   status: str | None = None, theme: str | None = None, sample: bool | None = None) -> list:
     """Return the WHERE clauses for a layer's filters; a filter left as None adds nothing."""
-    model = LAYERS[layer][0]
+    model = LAYERS[layer]
     clauses = [published(model)]
     if kind is not None:
         clauses.append(Site.kind == kind)
@@ -86,9 +55,9 @@ def layer_filters(layer: str, *, kind: str | None = None, category: str | None =
 def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", limit: int = MAX_FEATURES,
                        **filters) -> str:
     """Return the published records of `layer` as GeoJSON FeatureCollection text, built by PostGIS."""
-    model, properties = LAYERS[layer]
+    model = LAYERS[layer]
     features: Select = (
-        select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug)
+        select(geojson.feature(model.slug, model.geom, properties(model, url_prefix)), model.slug)
         .where(and_(*layer_filters(layer, **filters)))
         .order_by(model.slug)
         .limit(limit)
@@ -98,8 +67,8 @@ def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", l
 
 def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/") -> str | None:
     """Return one record as a GeoJSON FeatureCollection, or None when it has no geometry."""
-    model, properties = LAYERS[layer]
-    features = (select(geojson.feature(model.slug, model.geom, properties(url_prefix)), model.slug)
+    model = LAYERS[layer]
+    features = (select(geojson.feature(model.slug, model.geom, properties(model, url_prefix)), model.slug)
                 .where(model.slug == slug, model.geom.is_not(None)))
     text, found = session.execute(geojson.collection(features).add_columns(func.count())).one()
     return text if found else None
@@ -107,7 +76,7 @@ def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/
 
 def list_records(session: Session, layer: str, **filters) -> list:
     """Return the published records of `layer`, ordered by slug, for index pages."""
-    model = LAYERS[layer][0]
+    model = LAYERS[layer]
     return list(session.scalars(select(model).where(and_(*layer_filters(layer, **filters))).order_by(model.slug)))
 
 
@@ -166,7 +135,7 @@ def counts(session: Session) -> dict[str, int]:
 
 def export_rows(session: Session, layer: str, **filters) -> list[dict]:
     """Return the published records of `layer` as dicts of plain values, geometry as WKB, for file export."""
-    model = LAYERS[layer][0]
+    model = LAYERS[layer]
     options = []
     if model is Project:
         options = [selectinload(Project.sites), selectinload(Project.links).selectinload(ProjectAssociation.association),

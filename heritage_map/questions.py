@@ -41,21 +41,20 @@ def buffer_m():
 
 def near(session: Session, layer: str, point: BaseGeometry, radius_m: float, url_prefix: str = "/") -> str:
     """Return the published records of `layer` within `radius_m` of `point`, nearest first, as GeoJSON."""
-    model, properties = queries.LAYERS[layer]
+    model = queries.LAYERS[layer]
     here = _geography(_bound(point))
     distance = func.ST_Distance(_geography(model.geom), here)
-    features = (select(geojson.feature(model.slug, model.geom, {**properties(url_prefix),
-                                                                "distance_m": _metres(distance)}),
-                       distance, model.slug)
+    props = queries.properties(model, url_prefix, distance_m=_metres(distance))
+    features = (select(geojson.feature(model.slug, model.geom, props), distance, model.slug)
                 .where(and_(*queries.layer_filters(layer)), func.ST_DWithin(_geography(model.geom), here, radius_m)))
     return session.scalar(geojson.collection(features))
 
 
 def within(session: Session, layer: str, area: BaseGeometry, url_prefix: str = "/") -> str:
     """Return the published records of `layer` that meet `area`, saying which lie wholly inside, as GeoJSON."""
-    model, properties = queries.LAYERS[layer]
+    model = queries.LAYERS[layer]
     zone = _bound(area)
-    props = {**properties(url_prefix), "inside": func.ST_Within(model.geom, zone)}
+    props = queries.properties(model, url_prefix, inside=func.ST_Within(model.geom, zone))
     features = (select(geojson.feature(model.slug, model.geom, props), model.slug)
                 .where(and_(*queries.layer_filters(layer)), func.ST_Intersects(model.geom, zone)))
     return session.scalar(geojson.collection(features))
@@ -76,9 +75,9 @@ def screening(session: Session, footprint: BaseGeometry, distance_m: float, url_
     # A site without a buffer is its own zone: a protected area's polygon counts where the footprint enters it.
     zone = case((buffer > 0, func.ST_Buffer(site_geog, buffer)), else_=site_geog)
     overlap = func.ST_Area(func.ST_Intersection(zone, fp_geog))
-    props = {**queries.site_properties(url_prefix), "protection_status": Site.protection_status,
-             "condition": Site.condition, "buffer_m": buffer, "distance_m": _metres(distance),
-             "zone_touched": touched, "overlap_m2": _metres(overlap, 0)}
+    # protection_status and condition are among every site's own properties already.
+    props = queries.properties(Site, url_prefix, buffer_m=buffer, distance_m=_metres(distance),
+                               zone_touched=touched, overlap_m2=_metres(overlap, 0))
     features = (select(geojson.feature(Site.slug, Site.geom, props), case((touched, 0), else_=1), distance, Site.slug)
                 .where(queries.published(Site),
                        func.ST_DWithin(site_geog, fp_geog, func.greatest(distance_m, buffer))))

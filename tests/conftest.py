@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -89,12 +90,20 @@ def app(engine, connection):
                       "TILE_URL": "http://tiles.invalid/{z}/{x}/{y}.png"}, engine=engine)
     app.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=connection,
                                                                join_transaction_mode="create_savepoint")
+    app.extensions["heritage_map.read"] = lambda _transaction: reading(connection)
     return app
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@contextmanager
+def reading(connection):
+    """Give the app's reads the test's connection, in a savepoint so a failing query spoils nothing."""
+    with connection.begin_nested():
+        yield connection
 
 
 def make_site(session: Session, **overrides) -> Site:

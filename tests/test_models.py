@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from geoalchemy2.shape import from_shape
 from shapely import GeometryCollection, LineString, Point, Polygon
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Text, cast, delete, func, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from conftest import make_site
@@ -218,3 +218,43 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(connection)
 
     context = MigrationContext.configure(connection, opts={"include_object": ours})
     assert compare_metadata(context, Base.metadata) == []
+
+
+def stored_properties(session, model, slug) -> dict:
+    return session.scalar(select(model.geojson_properties).where(model.slug == slug))
+
+
+def test_a_new_site_gets_its_geojson_properties_from_the_database(session):
+    make_site(session, slug="fresh-site", name_ar="باب جديد", sources=["https://example.org/a"])
+    props = stored_properties(session, Site, "fresh-site")
+    assert props["slug"] == "fresh-site" and props["name_ar"] == "باب جديد"
+    assert props["sources"] == ["https://example.org/a"] and props["sample"] is False
+    assert props["url"] == "/sites/fresh-site"  # an app mounted elsewhere rewrites it in its queries
+
+
+def test_the_stored_properties_follow_an_update_through_the_orm_and_through_sql(session):
+    site = make_site(session, slug="edited-site", name_en="Before")
+    site.name_en, site.condition = "After", "poor"
+    session.flush()
+    assert stored_properties(session, Site, "edited-site")["name_en"] == "After"
+    assert stored_properties(session, Site, "edited-site")["condition"] == "poor"
+    session.execute(text("UPDATE sites SET category = 'kasbah' WHERE slug = 'edited-site'"))
+    assert stored_properties(session, Site, "edited-site")["category"] == "kasbah"
+
+
+def test_stored_properties_cannot_be_written_apart_from_the_record(session):
+    make_site(session, slug="forged-site", name_en="True name")
+    session.execute(text("""UPDATE sites SET geojson_properties = '{"name_en": "Forged"}' WHERE slug = 'forged-site'"""))
+    assert stored_properties(session, Site, "forged-site")["name_en"] == "True name"
+
+
+@pytest.mark.parametrize("model", [Site, Association, Project])
+def test_every_seeded_record_stores_the_properties_it_would_build_now(session, model):
+    """The trigger's output equals json_build_object over the same columns, for every row of every table."""
+    names = list(session.scalar(select(model.geojson_properties).limit(1)))
+    assert names[-1] == "url"
+    url = func.concat(f"/{model.__tablename__}/", model.slug)
+    built = func.json_build_object(*[x for name in names[:-1] for x in (name, getattr(model, name))], "url", url)
+    mismatched = session.scalar(select(func.count()).select_from(model)
+                                .where(cast(model.geojson_properties, Text) != cast(built, Text)))
+    assert session.scalar(select(func.count()).select_from(model)) > 0 and mismatched == 0

@@ -387,3 +387,19 @@ def test_a_query_that_fails_in_the_database_still_gets_a_json_error_not_a_bare_5
     assert response.status_code == 500 and response.mimetype == "application/json"
     assert response.get_json()["code"] == "ServerError"
     assert "division" not in response.get_json()["description"]  # no SQL or database text leaks out
+
+
+@pytest.mark.parametrize("path, collection", [
+    ("/ogc/collections/heritage-sites/items?limit=100", "sites"),
+    ("/ogc/collections/associations/items", "associations"),
+    ("/ogc/collections/projects/items", "projects"),
+    ("/api/sites", "sites"),
+    (f"/api/near?lon={KHEMIS[0]}&lat={KHEMIS[1]}&radius=300", "sites"),
+])
+def test_record_urls_follow_the_prefix_the_app_is_mounted_at(client, path, collection):
+    """The stored properties hold each record's path under /; an app behind /heritage/ must say so."""
+    for base, prefix in (("http://localhost/", "/"), ("http://localhost/heritage/", "/heritage/")):
+        features = client.get(path, base_url=base).get_json()["features"]
+        assert features
+        for f in features:
+            assert f["properties"]["url"] == f"{prefix}{collection}/{f['id']}"

@@ -240,24 +240,31 @@ def items_(cid: str):
     url_prefix = url_for("web.index")
     headers = {"Content-Crs": f"<{page.crs.uri}>"}
     if wants_html():
-        matched = items.count(db.session(), page) if page.cursor is None else None
-        rows = list(items.fetch(db.session(), page, url_prefix))
-        features = [json.loads(text) for text, _ in rows[: page.limit]]
+        with db.read(items.streamed(page)) as conn:
+            matched = items.count(conn, page) if page.cursor is None else None
+            rows = list(items.fetch(conn, page, url_prefix))
+        shown = rows[: page.limit]
+        features = [json.loads(text) for text, _ in shown]
+        links = page_links(page, shown[0][1] if shown else None, shown[-1][1] if shown else None,
+                           len(rows) > page.limit)
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
-                               links=page_links(page, rows)), 200, headers
+                               links=links), 200, headers
 
     def generate():
-        # The stream owns its session (one pool checkout, one transaction for the count and the page):
-        # the request's own session is torn down when the view returns, before the body is sent.
-        session = db.new_session()
-        try:
+        # The stream owns its connection (one pool checkout for the page and the count): the
+        # request's own session is torn down when the view returns, before the body is sent.
+        with db.read(items.streamed(page)) as conn:
             parts, size = ['{"type":"FeatureCollection","features":['], 0
-            rows = []
-            for i, (text, keys) in enumerate(items.fetch(session, page, url_prefix)):
-                rows.append((None, keys))
-                if i == page.limit:
+            n, first, last, more = 0, None, None, False
+            for text, keys in items.fetch(conn, page, url_prefix):
+                if n == page.limit:  # the extra row fetched: there is more
+                    more = True
                     break
-                parts.append("," + text if i else text)
+                if n == 0:
+                    first = keys
+                last = keys
+                parts.append("," + text if n else text)
+                n += 1
                 size += len(text)
                 if size >= STREAM_CHUNK:  # one write per ~64 KiB, not one per feature
                     yield "".join(parts)
@@ -265,18 +272,16 @@ def items_(cid: str):
             # A first page that is not full holds every match: count only when there may be more.
             if page.cursor is not None:
                 matched = None
-            elif len(rows) <= page.limit:
-                matched = len(rows)
+            elif not more:
+                matched = n
             else:
-                matched = items.count(session, page)
-            tail = {"numberReturned": min(len(rows), page.limit), "links": page_links(page, rows),
-                    "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-            if matched is not None:
-                tail["numberMatched"] = matched
-            parts.append("]," + json.dumps(tail)[1:])
-            yield "".join(parts)
-        finally:
-            session.close()
+                matched = items.count(conn, page)
+        tail = {"numberReturned": n, "links": page_links(page, first, last, more),
+                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if matched is not None:
+            tail["numberMatched"] = matched
+        parts.append("]," + json.dumps(tail)[1:])
+        yield "".join(parts)
 
     body = stream_with_context(generate())
     # The first chunk is made here, in the view: a query that fails then still reaches the error
@@ -285,21 +290,22 @@ def items_(cid: str):
     return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
 
 
-def page_links(page: items.Page, rows: list) -> list[dict]:
-    """Return self/alternate links and next/prev keyset links for a page of `rows` (limit + 1 fetched)."""
+def page_links(page: items.Page, first: list | None, last: list | None, more: bool) -> list[dict]:
+    """Return self/alternate links and next/prev keyset links for a page shown from sort keys `first` to `last`.
+
+    `more`: a row beyond the page was fetched in the page's direction; no keys: the page is empty.
+    """
     links = self_links(page.collection.title)
     links[0]["type"] = links[0]["type"].replace("application/json", "application/geo+json")
-    more = len(rows) > page.limit
-    shown = rows[: page.limit]
     if page.cursor and page.cursor["direction"] == "prev":
         has_next, has_prev = True, more
     else:
         has_next, has_prev = more, page.cursor is not None
-    if shown and has_next:
-        links.append(link("next", here(cursor=items.encode_cursor(shown[-1][1], "next")), "application/geo+json",
+    if last is not None and has_next:
+        links.append(link("next", here(cursor=items.encode_cursor(last, "next")), "application/geo+json",
                           "next page"))
-    if shown and has_prev:
-        links.append(link("prev", here(cursor=items.encode_cursor(shown[0][1], "prev")), "application/geo+json",
+    if first is not None and has_prev:
+        links.append(link("prev", here(cursor=items.encode_cursor(first, "prev")), "application/geo+json",
                           "previous page"))
     links.append(link("collection", url_for("ogc.collection", cid=page.collection.id, _external=True),
                       "application/json", page.collection.title))
@@ -312,8 +318,10 @@ def item(cid: str, fid: str):
     c = collections.get(cid)
     params.known_only(request.args, {"f", "crs"})
     out_crs = crs.parse(request.args.get("crs"))
-    # No slug holds a NUL character, and PostgreSQL would refuse to compare one.
-    text = None if "\x00" in fid else items.one(db.session(), c, fid, out_crs, url_for("web.index"))
+    text = None
+    if "\x00" not in fid:  # no slug holds a NUL, and PostgreSQL would refuse to compare one
+        with db.read() as conn:
+            text = items.one(conn, c, fid, out_crs, url_for("web.index"))
     if text is None:
         raise NotFound(f"no feature {fid!r} in collection {cid!r}")
     feature = json.loads(text)

@@ -23,7 +23,6 @@ class Collection:
     description: str
     model: type
     where: Callable[[], list[ColumnElement]]
-    properties: Callable[[str], dict[str, ColumnElement]]
     queryables: dict[str, Queryable]
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sortables: tuple[str, ...] = ("slug", "updated_at")
@@ -51,8 +50,7 @@ SITE_SORTABLES = ("slug", "name_en", "category", "condition", "protection_status
 
 def _site_collection(cid: str, title: str, description: str, *clauses) -> Collection:
     return Collection(cid, title, description, Site,
-                      lambda: [queries.published(Site), *clauses],
-                      queries.site_properties, _site_queryables(), SITE_ENUMS, SITE_SORTABLES)
+                      lambda: [queries.published(Site), *clauses], _site_queryables(), SITE_ENUMS, SITE_SORTABLES)
 
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
@@ -67,7 +65,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                      Site.category == "rampart"),
     Collection(
         "projects", "Projects", "Association and forum projects, with their footprint where one is recorded.",
-        Project, lambda: [queries.published(Project)], queries.project_properties,
+        Project, lambda: [queries.published(Project)],
         {**{n: Queryable(n, getattr(Project, n), "string")
             for n in ("slug", "title_en", "title_fr", "title_ar", "status")},
          "start_date": Queryable("start_date", Project.start_date, "date"),
@@ -78,7 +76,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         {"status": vocab.PROJECT_STATUSES}, ("slug", "title_en", "status", "updated_at")),
     Collection(
         "associations", "Associations", "Local associations, with their seat where one is known.",
-        Association, lambda: [queries.published(Association)], queries.association_properties,
+        Association, lambda: [queries.published(Association)],
         {**{n: Queryable(n, getattr(Association, n), "string") for n in ("slug", "name_en", "name_fr", "name_ar")},
          "sample": Queryable("sample", Association.sample, "boolean"),
          "updated_at": Queryable("updated_at", Association.updated_at, "timestamp"),

@@ -9,11 +9,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import geojson
+from .. import geojson, queries
 from ..errors import InvalidParameter
 from ..models import SRID
 from .collections import COLLECTIONS, Collection, sort_column
@@ -135,10 +135,11 @@ def feature_expression(collection_id: str, crs: Crs, url_prefix: str) -> ColumnE
     """Return the SQL expression of one GeoJSON Feature: built once per collection, CRS and URL prefix."""
     c = COLLECTIONS[collection_id]
     precision = geojson.PRECISION if crs.srid == SRID else 2  # degrees to ~1 cm, metres to 1 cm
-    return geojson.feature(c.model.slug, geometry_in(Page(c, crs, 1)), c.properties(url_prefix), precision)
+    return geojson.feature(c.model.slug, geometry_in(Page(c, crs, 1)), queries.properties(c.model, url_prefix),
+                           precision)
 
 
-def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, list]]:
+def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[tuple[str, list]]:
     """Yield (feature JSON text, sort key values) for up to limit + 1 rows of the page, in page order."""
     c = page.collection
     keys = _order(page)
@@ -148,13 +149,13 @@ def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, 
     if page.cursor:
         where.append(_after(keys, page.cursor["values"], backwards))
     order = [(col.desc() if desc != backwards else col.asc()) for col, desc in keys]
-    stmt = (select(cast(feature, Text), *[col for col, _ in keys])
+    stmt = (select(feature, *[col for col, _ in keys])
             .where(and_(*where)).order_by(*order).limit(page.limit + 1))
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
-    # and every later statement of the session (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
-    if page.limit + 1 > CHUNK:  # a server-side cursor only pays off for pages larger than one fetch
+    # and every later statement on it (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
+    if streamed(page):
         stmt = stmt.execution_options(stream_results=True, yield_per=CHUNK)
-    result = session.connection().execute(stmt)  # Core: the rows are plain tuples, no ORM loading
+    result = conn.execute(stmt)  # Core: the rows are plain tuples, no ORM loading
     if backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = list(result)
@@ -164,17 +165,22 @@ def fetch(session: Session, page: Page, url_prefix: str) -> Iterator[tuple[str, 
         yield from ((row[0], list(row[1:])) for row in result)
 
 
-def count(session: Session, page: Page) -> int | None:
+def streamed(page: Page) -> bool:
+    """Tell whether the page is read through a server-side cursor (in a transaction), CHUNK rows at a time."""
+    return page.limit + 1 > CHUNK  # it only pays off for pages larger than one fetch
+
+
+def count(conn: Connection, page: Page) -> int | None:
     """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
     c = page.collection
     capped = select(c.model.id).where(and_(*c.where(), *page.where)).limit(COUNT_CAP + 1).subquery()
-    matched = session.scalar(select(func.count()).select_from(capped))
+    matched = conn.scalar(select(func.count()).select_from(capped))
     return matched if matched <= COUNT_CAP else None
 
 
-def one(session: Session, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> str | None:
+def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> str | None:
     """Return one feature's JSON text, or None if it is not there."""
     feature = feature_expression(collection.id, crs, url_prefix)
-    stmt = select(cast(feature, Text)).where(and_(*collection.where(), collection.model.slug == feature_id))
-    return session.scalar(stmt)
+    stmt = select(feature).where(and_(*collection.where(), collection.model.slug == feature_id))
+    return conn.scalar(stmt)
 

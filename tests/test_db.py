@@ -1,0 +1,53 @@
+"""Database wiring as the app uses it outside the test transaction: pooled connections and reads."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from heritage_map import create_app, db
+from heritage_map.db import make_engine
+
+APP_NAME = "hm-test-db-wiring"
+
+
+@pytest.fixture
+def real_app(database_url):
+    """The app on an engine of its own, its reads not routed through the test's transaction."""
+    sep = "&" if "?" in database_url else "?"
+    eng = make_engine(f"{database_url}{sep}application_name={APP_NAME}")
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test"}, engine=eng)
+    yield app
+    eng.dispose()
+
+
+def heritage_count(connection) -> int:
+    return connection.scalar(text("SELECT count(*) FROM sites WHERE kind = 'heritage' AND status = 'published'"))
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_use(real_app, connection):
+    client = real_app.test_client()
+    assert client.get("/ogc/collections/heritage-sites/items").status_code == 200
+    ended = connection.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE application_name = :name"), {"name": APP_NAME})
+    assert ended >= 1  # the app's idle pooled connection, as a server restart would end it
+    for path in ("/ogc/collections/heritage-sites/items", "/ogc/collections/heritage-sites/items/bab-el-khemis",
+                 "/sites/bab-el-khemis"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_reads_run_in_autocommit_and_leave_no_autocommit_behind(real_app):
+    with real_app.app_context():
+        with db.read() as conn:
+            assert conn.connection.driver_connection.autocommit
+            assert conn.scalar(text("SELECT 1")) == 1
+        with db.read(transaction=True) as conn:
+            assert not conn.connection.driver_connection.autocommit
+            assert conn.scalar(text("SELECT now() = statement_timestamp()")) is False  # inside a transaction
+        session = db.session()
+        assert not session.connection().connection.driver_connection.autocommit
+
+
+def test_a_page_larger_than_one_fetch_streams_through_a_server_side_cursor(real_app, connection):
+    body = real_app.test_client().get("/ogc/collections/heritage-sites/items?limit=5000").get_json()
+    assert body["numberReturned"] == body["numberMatched"] == heritage_count(connection)
