@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Select, Text, and_, any_, cast, func, select
+from sqlalchemy import Select, Text, and_, any_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 from . import geojson
 from .errors import NotFound
 from .models import Association, ForumSession, Project, ProjectAssociation, ProjectSite, Site
 
 MAX_FEATURES = 10_000
+
+
+def once(value: ColumnElement) -> ColumnElement:
+    """Return an expression of bound values (a query's geometry) as a scalar subquery, computed once a query.
+
+    psycopg prepares a statement run often; PostgreSQL's generic plan for it would call such a
+    function once a row (ST_MakeEnvelope for every candidate), where a subquery is an InitPlan.
+    """
+    # Selected untyped: GeoAlchemy2 would wrap a geometry column of a SELECT in ST_AsEWKB.
+    return type_coerce(select(type_coerce(value, NullType())).scalar_subquery(), value.type)
 
 
 def published(model):

@@ -24,8 +24,8 @@ def _geography(expression):
 
 
 def _bound(shape: BaseGeometry):
-    """Return a checked shapely geometry as a bound parameter, read by PostGIS in SRID 4326."""
-    return func.ST_GeomFromWKB(literal(shape.wkb, LargeBinary), SRID)
+    """Return a checked shapely geometry as a bound parameter, read by PostGIS in SRID 4326 (once a query)."""
+    return queries.once(func.ST_GeomFromWKB(literal(shape.wkb, LargeBinary), SRID))
 
 
 def _metres(expression, digits: int = 1):

@@ -147,7 +147,8 @@ def test_every_value_is_bound():
 def test_geometry_literals_are_bound_wkt():
     text, params = sql(compile_filter("S_INTERSECTS(geometry, BBOX(-8.9, 30.46, -8.86, 30.485))", None,
                                       QUERYABLES))
-    assert text.startswith("ST_Intersects(sites.geom, ST_GeomFromText(%(")
+    # In a subquery: computed once a query, not once a row, when PostgreSQL runs a generic plan.
+    assert text.startswith("ST_Intersects(sites.geom, (SELECT ST_GeomFromText(%(")
     assert "8.9" not in text and "ST_Transform" not in text
     assert "POLYGON ((-8.86 30.46, -8.86 30.485, -8.9 30.485, -8.9 30.46, -8.86 30.46))" in params.values()
     assert 4326 in params.values()
@@ -155,7 +156,7 @@ def test_geometry_literals_are_bound_wkt():
 
 def test_dwithin_works_on_geography_in_metres():
     text, params = sql(compile_filter("S_DWITHIN(geometry, POINT(-8.87 30.47), 100)", None, QUERYABLES))
-    assert text.startswith("ST_DWithin(geography(sites.geom), geography(ST_GeomFromText(")
+    assert text.startswith("ST_DWithin(geography(sites.geom), geography((SELECT ST_GeomFromText(")
     assert 100.0 in params.values()
 
 

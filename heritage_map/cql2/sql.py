@@ -10,6 +10,8 @@ import numpy
 import pyproj
 import shapely
 from sqlalchemy import Text, and_, false, func, literal, not_, or_, true
+
+from ..queries import once
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import InvalidParameter
@@ -137,7 +139,7 @@ class _Translator:
                 raise _fail(f"geometry {_describe(node)} is outside the area of EPSG:{self.srid}")
         wkt = shapely.to_wkt(shape, rounding_precision=-1)
         shape = func.ST_GeomFromText(literal(wkt, Text), literal(self.srid))
-        return shape if self.srid == 4326 else func.ST_Transform(shape, literal(4326))
+        return once(shape if self.srid == 4326 else func.ST_Transform(shape, literal(4326)))
 
     def spatial(self, op: str, args: tuple) -> ColumnElement:
         """Return a spatial predicate between two geometries (with a distance for S_DWITHIN)."""

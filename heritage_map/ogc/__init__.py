@@ -17,8 +17,6 @@ from .. import crs
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
 
-STREAM_CHUNK = 64 * 1024  # bytes of features per write of the streamed body
-
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 CONFORMANCE = [
@@ -242,11 +240,11 @@ def items_(cid: str):
     if wants_html():
         with db.read(items.streamed(page)) as conn:
             matched = items.count(conn, page) if page.cursor is None else None
-            rows = list(items.fetch(conn, page, url_prefix))
+            rows = [row for batch in items.fetch(conn, page, url_prefix) for row in batch]
         shown = rows[: page.limit]
-        features = [json.loads(text) for text, _ in shown]
-        links = page_links(page, shown[0][1] if shown else None, shown[-1][1] if shown else None,
-                           len(rows) > page.limit)
+        features = [json.loads(row[0]) for row in shown]
+        ends = (items.sort_keys(shown[0]), items.sort_keys(shown[-1])) if shown else (None, None)
+        links = page_links(page, *ends, len(rows) > page.limit)
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
@@ -254,21 +252,15 @@ def items_(cid: str):
         # The stream owns its connection (one pool checkout for the page and the count): the
         # request's own session is torn down when the view returns, before the body is sent.
         with db.read(items.streamed(page)) as conn:
-            parts, size = ['{"type":"FeatureCollection","features":['], 0
+            head = '{"type":"FeatureCollection","features":['
             n, first, last, more = 0, None, None, False
-            for text, keys in items.fetch(conn, page, url_prefix):
-                if n == page.limit:  # the extra row fetched: there is more
-                    more = True
-                    break
-                if n == 0:
-                    first = keys
-                last = keys
-                parts.append("," + text if n else text)
-                n += 1
-                size += len(text)
-                if size >= STREAM_CHUNK:  # one write per ~64 KiB, not one per feature
-                    yield "".join(parts)
-                    parts, size = [], 0
+            for batch in items.fetch(conn, page, url_prefix):
+                if n + len(batch) > page.limit:  # the extra row fetched: there is more
+                    batch, more = batch[: page.limit - n], True
+                if batch:
+                    first, last = first if n else batch[0], batch[-1]
+                    yield head + ("," if n else "") + ",".join(row[0] for row in batch)
+                    head, n = "", n + len(batch)
             # A first page that is not full holds every match: count only when there may be more.
             if page.cursor is not None:
                 matched = None
@@ -276,12 +268,13 @@ def items_(cid: str):
                 matched = n
             else:
                 matched = items.count(conn, page)
-        tail = {"numberReturned": n, "links": page_links(page, first, last, more),
+        ends = (items.sort_keys(first), items.sort_keys(last)) if n else (None, None)
+        links = page_links(page, *ends, more)
+        tail = {"numberReturned": n, "links": links,
                 "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if matched is not None:
             tail["numberMatched"] = matched
-        parts.append("]," + json.dumps(tail)[1:])
-        yield "".join(parts)
+        yield head + "]," + json.dumps(tail)[1:]
 
     body = stream_with_context(generate())
     # The first chunk is made here, in the view: a query that fails then still reaches the error

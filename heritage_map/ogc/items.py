@@ -6,11 +6,11 @@ import base64
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import geojson, queries
@@ -24,7 +24,9 @@ DEFAULT_LIMIT = 10
 # An exact count of every match can cost more than the page itself: count on first pages only,
 # and give up (no numberMatched) past this many matches.
 COUNT_CAP = 10_000
-CHUNK = 500
+# Pages of up to this many features (a GIS client's usual page) are read in one go, one round trip;
+# larger ones through a server-side cursor, this many rows at a time, so memory stays bounded.
+CHUNK = 1_000
 
 
 @dataclass
@@ -51,6 +53,7 @@ def bbox_clause(collection: Collection, bbox: tuple[float, ...], bbox_crs: Crs) 
     envelope = func.ST_MakeEnvelope(x1, y1, x2, y2, bbox_crs.srid)
     if bbox_crs.srid != SRID:
         envelope = func.ST_Transform(envelope, SRID)
+    envelope = queries.once(envelope)
     geom = collection.model.geom
     return and_(geom.op("&&")(envelope), func.ST_Intersects(geom, envelope))
 
@@ -139,8 +142,11 @@ def feature_expression(collection_id: str, crs: Crs, url_prefix: str) -> ColumnE
                            precision)
 
 
-def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[tuple[str, list]]:
-    """Yield (feature JSON text, sort key values) for up to limit + 1 rows of the page, in page order."""
+def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Row]]:
+    """Yield the page's rows (feature JSON text, then its sort key values) in batches, in page order.
+
+    Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
+    """
     c = page.collection
     keys = _order(page)
     backwards = bool(page.cursor and page.cursor["direction"] == "prev")
@@ -158,16 +164,22 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[tuple[str, 
     result = conn.execute(stmt)  # Core: the rows are plain tuples, no ORM loading
     if backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
-        rows = list(result)
-        rows = rows[: page.limit][::-1] + rows[page.limit:]
-        yield from ((row[0], list(row[1:])) for row in rows)
+        rows = result.all()
+        yield rows[: page.limit][::-1] + rows[page.limit:]
+    elif streamed(page):
+        yield from result.partitions()
     else:
-        yield from ((row[0], list(row[1:])) for row in result)
+        yield result.all()  # whole batches: no Python work per row
+
+
+def sort_keys(row: Row) -> list:
+    """Return the sort key values of a row from fetch(), for a cursor."""
+    return list(row[1:])
 
 
 def streamed(page: Page) -> bool:
     """Tell whether the page is read through a server-side cursor (in a transaction), CHUNK rows at a time."""
-    return page.limit + 1 > CHUNK  # it only pays off for pages larger than one fetch
+    return page.limit > CHUNK
 
 
 def count(conn: Connection, page: Page) -> int | None:
