@@ -438,12 +438,42 @@ class Server:
                 self.proc.wait(5)
 
 
-def fetch_json(url: str) -> tuple[dict, int]:
+def fetch_json(url: str) -> tuple[dict, bytes]:
     with urllib.request.urlopen(url, timeout=120) as r:
         body = r.read()
         if r.status != 200:
             raise RuntimeError(f"{url}: HTTP {r.status}")
-    return json.loads(body), len(body)
+    return json.loads(body), body
+
+
+# The HTTP baseline: the same gunicorn serving our responses as fixed bytes, no app and no database.
+STATIC_APP = """\
+import json, os
+
+BODIES = {path: open(file, "rb").read() for path, file in json.load(open(os.environ["HM_STATIC"])).items()}
+
+
+def app(environ, start_response):
+    query = environ.get("QUERY_STRING")
+    body = BODIES.get(environ["PATH_INFO"] + ("?" + query if query else ""))
+    if body is None:
+        start_response("404 Not Found", [("Content-Length", "0")])
+        return [b""]
+    start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def static_server(cases: list[Case], bodies: dict[str, bytes], port: int, args, workdir: Path) -> Server:
+    """Start the HTTP baseline serving `bodies` (path and query → our response) with our gunicorn settings."""
+    files = {}
+    for i, (path, body) in enumerate(bodies.items()):
+        files[path] = str(workdir / f"static-{i}.json")
+        Path(files[path]).write_bytes(body)
+    (workdir / "static-bodies.json").write_text(json.dumps(files))
+    (workdir / "hm_static.py").write_text(STATIC_APP)
+    return Server("http-only", Path(sys.prefix), "hm_static:app", port, args, workdir,
+                  {"HM_STATIC": str(workdir / "static-bodies.json")})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -585,7 +615,9 @@ def pgbench(cluster: Cluster, statements: list[str], args, workdir: Path, name: 
         user = pwd.getpwnam("postgres")
         os.chown(folder, user.pw_uid, user.pw_gid)
         kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-    cmd = [args.pgbench, "-n", "-h", str(cluster.datadir), "-p", str(PG_PORT), "-U", SUPERUSER,
+    # Prepared, as our app's statements are (psycopg prepares one that a connection runs five times):
+    # over the simple protocol the floor would plan every statement anew, which ours does not.
+    cmd = [args.pgbench, "-n", "-M", "prepared", "-h", str(cluster.datadir), "-p", str(PG_PORT), "-U", SUPERUSER,
            "-c", str(clients), "-j", str(min(clients, args.pgbench_jobs)),
            "-T", str(max(1, round(duration))), "-f", str(script), "-l", "--log-prefix", str(folder / "log"), DBNAME]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=folder, **kwargs)
@@ -636,17 +668,20 @@ def report(cases: list[Case], settings: str) -> str:
     """Return the settings and three tables: under load, one client, and the ratios against the targets."""
     load_rows, single_rows, ratio_rows = [], [], []
     for c in cases:
-        o, p, f, fp, o1, p1, f1 = (c.results.get(k, {}) for k in
-                                   ("ours", "pygeoapi", "floor", "plain", "ours_1", "pygeoapi_1", "floor_1"))
+        o, p, f, fp, h, o1, p1, f1, h1 = (c.results.get(k, {}) for k in (
+            "ours", "pygeoapi", "floor", "plain", "http", "ours_1", "pygeoapi_1", "floor_1", "http_1"))
         load_rows.append([f"({c.key}) {c.title}", str(c.expect),
                           f"{c.results['bytes_ours']:,} / {c.results['bytes_pyg']:,}",
                           fmt(o.get("rps")), fmt(p.get("rps")), fmt(f.get("rps")), fmt(fp.get("rps")),
-                          fmt(o.get("p50_ms"), 2), fmt(p.get("p50_ms"), 2), fmt(f.get("p50_ms"), 2),
-                          p99(o), p99(p), p99(f)])
+                          fmt(h.get("rps")), fmt(o.get("p50_ms"), 2), fmt(p.get("p50_ms"), 2),
+                          fmt(f.get("p50_ms"), 2), p99(o), p99(p), p99(f)])
         overhead = ratio(o1.get("p50_ms"), f1.get("p50_ms"))  # the app's own cost per request
+        own = None
+        if o1.get("p50_ms") and f1.get("p50_ms") and h1.get("p50_ms"):
+            own = o1["p50_ms"] - f1["p50_ms"] - h1["p50_ms"]  # what neither the database nor HTTP explains
         single_rows.append([f"({c.key}) {c.title}", fmt(o1.get("p50_ms"), 2), fmt(p1.get("p50_ms"), 2),
-                            fmt(f1.get("p50_ms"), 2), p99(o1), p99(p1), p99(f1),
-                            fmt(o1.get("rps")), fmt(p1.get("rps")), fmt(f1.get("rps")),
+                            fmt(f1.get("p50_ms"), 2), fmt(h1.get("p50_ms"), 2), fmt(own, 2), p99(o1), p99(p1),
+                            p99(f1), fmt(o1.get("rps")), fmt(p1.get("rps")), fmt(f1.get("rps")),
                             fmt_ratio(ratio(o1.get("p50_ms"), p1.get("p50_ms"))), fmt_ratio(overhead)])
         thr = ratio(o.get("rps"), p.get("rps"))
         target_thr = ("≥10×: " + ("met" if thr and thr >= 10 else "MISSED")) if c.key in "ab" else ""
@@ -660,12 +695,12 @@ def report(cases: list[Case], settings: str) -> str:
                            target_thr, target_floor])
     t1 = markdown_table(
         ["case", "features", "bytes ours / pygeoapi", "req/s ours", "req/s pygeoapi", "tps floor", "tps plain",
-         "p50 ms ours", "p50 ms pygeoapi", "p50 ms floor", "p99 ms ours", "p99 ms pygeoapi", "p99 ms floor"],
-        load_rows)
+         "req/s http only", "p50 ms ours", "p50 ms pygeoapi", "p50 ms floor", "p99 ms ours", "p99 ms pygeoapi",
+         "p99 ms floor"], load_rows)
     t2 = markdown_table(
-        ["case (one client)", "p50 ms ours", "p50 ms pygeoapi", "p50 ms floor", "p99 ms ours", "p99 ms pygeoapi",
-         "p99 ms floor", "req/s ours", "req/s pygeoapi", "tps floor", "p50 ours÷pygeoapi",
-         "app overhead: p50 ours÷floor"], single_rows)
+        ["case (one client)", "p50 ms ours", "p50 ms pygeoapi", "p50 ms floor", "p50 ms http only",
+         "ours − floor − http", "p99 ms ours", "p99 ms pygeoapi", "p99 ms floor", "req/s ours", "req/s pygeoapi",
+         "tps floor", "p50 ours÷pygeoapi", "app overhead: p50 ours÷floor"], single_rows)
     t3 = markdown_table(
         ["case", "throughput ours÷pygeoapi", "ceiling: floor tps÷pygeoapi", "p50 ours÷pygeoapi",
          "p99 ours÷pygeoapi", "p50 ours÷floor", "p99 ours÷floor", "p50 ours÷plain",
@@ -699,7 +734,8 @@ def main() -> int:
     ap.add_argument("--pygeoapi-venv", default="/tmp/venv-pygeoapi")
     ap.add_argument("--pgbench", default=shutil.which("pgbench") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True)), None))
-    ap.add_argument("--ports", default="18081,18082", help="ours,pygeoapi on 127.0.0.1 (default 18081,18082)")
+    ap.add_argument("--ports", default="18081,18082,18083",
+                    help="ours,pygeoapi,the HTTP baseline on 127.0.0.1 (default 18081,18082,18083)")
     ap.add_argument("--python-load", action="store_true", help="use the Python load generator instead of wrk")
     ap.add_argument("--regenerate", action="store_true", help="make the synthetic rows anew even if present")
     ap.add_argument("--show-sql", action="store_true", help="print the SQL captured for each case")
@@ -724,7 +760,7 @@ def main() -> int:
             for c in cases:
                 print(f"--- ({c.key}) {c.ours}\n" + ";\n".join(c.sql) + ";\n")
 
-        ours_port, pyg_port = (free_port(int(p)) for p in args.ports.split(","))
+        ours_port, pyg_port, static_port = (free_port(int(p)) for p in args.ports.split(","))
         config = workdir / "pygeoapi-config.yml"
         config.write_text(json.dumps(pygeoapi_config(cluster, pyg_port), indent=1))
         pyg_venv = Path(args.pygeoapi_venv)
@@ -761,9 +797,12 @@ def main() -> int:
             f"{load_at_start:.2f} before the run (shared and noisy: compare ratios within one run only)")
 
         say("checking that both servers return the same features for each case")
+        bodies: dict[str, bytes] = {}
         for c in cases:
-            doc_o, size_o = fetch_json(ours.base + c.ours)
-            doc_p, size_p = fetch_json(pyg.base + c.pyg)
+            doc_o, body_o = fetch_json(ours.base + c.ours)
+            doc_p, body_p = fetch_json(pyg.base + c.pyg)
+            size_o, size_p = len(body_o), len(body_p)
+            bodies[c.ours] = body_o
             ids_o, ids_p = feature_ids(doc_o), feature_ids(doc_p)
             c.results["bytes_ours"], c.results["bytes_pyg"] = size_o, size_p
             c.expect = len(ids_o)
@@ -774,8 +813,12 @@ def main() -> int:
             say(f"  ({c.key}) {c.title}: {len(ids_o)} features from both (same ids, same order); "
                 f"ours {size_o:,} B, pygeoapi {size_p:,} B")
 
+        static = static_server(cases, bodies, static_port, args, workdir)
+        servers.append(static)
+        static.wait_ready(cases[0].ours)
+
         for c in cases:
-            targets = [("ours", ours, c.ours), ("pygeoapi", pyg, c.pyg)]
+            targets = [("ours", ours, c.ours), ("pygeoapi", pyg, c.pyg), ("http", static, c.ours)]
             if args.warmup:
                 for _, server, path in targets:
                     load(server.base + path, args, args.warmup, args.connections)
@@ -787,7 +830,8 @@ def main() -> int:
                         f"non-200, {res['timeouts']} timeouts; rounds: "
                         f"{', '.join(f'{r:.0f}' for r in res['rounds'])} req/s)")
                     if res["errors"] or res["timeouts"]:
-                        say(f"  WARNING: ({c.key}) {name} had errors; its log: {servers[name != 'ours'].log}")
+                        log = {"ours": ours, "pygeoapi": pyg, "http": static}[name].log
+                        say(f"  WARNING: ({c.key}) {name} had errors; its log: {log}")
                 floors = [("floor", c.sql)] + ([("plain", plain_sql(c.sql))] if clients > 1 else [])
                 for name, statements in floors:
                     res = c.results[name + suffix] = pgbench(cluster, statements, args, workdir,
@@ -801,9 +845,10 @@ def main() -> int:
         if any(r.get("p99_is_max") for c in cases for r in c.results.values() if isinstance(r, dict)):
             print("* wrk printed no p99 (too few, slow requests): the slowest request is shown instead.")
         print("floor = pgbench replaying exactly the statements our app sent for the request (captured with "
-              "log_statement = 'all': BEGIN/ROLLBACK, the pool's pre-ping ';', the count, DECLARE CURSOR/FETCH/"
-              "CLOSE); plain = only its SELECTs, one round trip each. The ≤ 2× floor target is judged at one "
-              "client (the app's own cost per request); throughput against pygeoapi under load.")
+              "log_statement = 'all'), as prepared statements like ours; plain = only its SELECTs. http only = "
+              "the same gunicorn serving our response for the case as fixed bytes (no app, no database): the "
+              "cost of HTTP itself. The ≤ 2× floor target is judged at one client (the app's own cost per "
+              "request); throughput against pygeoapi under load.")
         print(f"\nrun took {time.monotonic() - t_start:.0f} s; load average at the end "
               f"{os.getloadavg()[0]:.2f}; command: {' '.join([sys.executable, *sys.argv])}")
         return 0

@@ -375,15 +375,17 @@ def test_an_integer_property_filter_out_of_range_or_in_odd_digits_is_a_400(clien
     assert "protection_buffer_m" in error(client, f"/ogc/collections/heritage-sites/items?{query}")
 
 
-def test_a_query_that_fails_in_the_database_still_gets_a_json_error_not_a_bare_500(client, monkeypatch):
+@pytest.mark.parametrize("limit", [10, 5000])  # read in one go, and streamed through a server-side cursor
+def test_a_query_that_fails_in_the_database_still_gets_a_json_error_not_a_bare_500(client, monkeypatch, limit):
     from sqlalchemy import text as sql_text
 
-    from heritage_map.ogc import collections as ogc_collections
+    from heritage_map.ogc import collections as ogc_collections, items
 
+    monkeypatch.setattr(items, "_statements", items._Statements())  # none built with the real collection
     failing = ogc_collections.COLLECTIONS["heritage-sites"]
     monkeypatch.setitem(ogc_collections.COLLECTIONS, "heritage-sites",
                         failing.__class__(**{**failing.__dict__, "where": lambda: [sql_text("1/0 = 1")]}))
-    response = client.get("/ogc/collections/heritage-sites/items")
+    response = client.get(f"/ogc/collections/heritage-sites/items?limit={limit}")
     assert response.status_code == 500 and response.mimetype == "application/json"
     assert response.get_json()["code"] == "ServerError"
     assert "division" not in response.get_json()["description"]  # no SQL or database text leaks out
@@ -403,3 +405,26 @@ def test_record_urls_follow_the_prefix_the_app_is_mounted_at(client, path, colle
         assert features
         for f in features:
             assert f["properties"]["url"] == f"{prefix}{collection}/{f['id']}"
+
+
+def test_pages_of_one_shape_share_a_statement_and_each_gets_its_own_values(client, monkeypatch):
+    """The statement built for a page is used again for pages that differ only in values; none leak."""
+    from heritage_map.ogc import items
+
+    monkeypatch.setattr(items, "_statements", items._Statements())
+    medina = ",".join(map(str, MEDINA_BOX))
+    khemis = f"{KHEMIS[0] - 0.0005},{KHEMIS[1] - 0.0005},{KHEMIS[0] + 0.0005},{KHEMIS[1] + 0.0005}"
+    in_medina = ids(get_json(client, f"{ITEMS}?limit=100&bbox={medina}"))
+    assert len(items._statements.items) == 1
+    at_khemis = ids(get_json(client, f"{ITEMS}?limit=100&bbox={khemis}"))
+    gates = ids(get_json(client, f"{ITEMS}?limit=100&bbox={medina}&category=gate"))
+    not_gates = ids(get_json(client, f"{ITEMS}?limit=100&bbox={medina}&category=kasbah"))
+    assert len(items._statements.items) == 2  # bbox alone, and bbox with a category
+    assert set(in_medina) == MEDINA
+    assert set(at_khemis) == {"ramparts", "bab-el-khemis"}  # the walls pass through the gate
+    assert set(gates) == GATES and not_gates == ["kasbah"]
+    named = f"{ITEMS}?limit=100&bbox={medina}&filter=slug%20LIKE%20%27bab-el-%25%27"
+    assert set(ids(get_json(client, named))) == {"bab-el-khemis", "bab-el-kasbah"}
+    assert ids(get_json(client, f"{ITEMS}?limit=100&bbox={khemis}&filter=slug%20LIKE%20%27bab-el-%25%27")) \
+        == ["bab-el-khemis"]
+    assert len(items._statements.items) == 3

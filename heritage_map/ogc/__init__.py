@@ -6,10 +6,12 @@ import json
 import math
 import re
 from datetime import date, datetime, timezone
+from collections.abc import Iterator
 from itertools import chain
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from sqlalchemy import Connection
 
 from .. import cql2, db, params
 from ..errors import InvalidParameter, NotFound, prefers_html
@@ -174,8 +176,8 @@ def queryables(cid: str):
     return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/schema+json")
 
 
-def property_clause(q: cql2.Queryable, value: str):
-    """Return `property = value` for a queryable given as a query parameter, the value parsed to its type."""
+def property_value(q: cql2.Queryable, value: str):
+    """Return the value of a queryable given as a query parameter (property = value), parsed to its type."""
     try:
         if q.type == "integer":
             # Digits only (int() takes " 1_0" and other scripts' digits), within PostgreSQL's integer.
@@ -198,7 +200,7 @@ def property_clause(q: cql2.Queryable, value: str):
         raise InvalidParameter(f"{q.name} must be a {q.type} (got {value!r})") from None
     if "\x00" in value:  # PostgreSQL text cannot hold it, and would fail the query
         raise InvalidParameter(f"{q.name} holds a NUL character")
-    return q.column == typed
+    return typed
 
 
 def parse_page(c: collections.Collection) -> items.Page:
@@ -211,19 +213,18 @@ def parse_page(c: collections.Collection) -> items.Page:
     page = items.Page(c, crs.parse(args.get("crs")), min(limit, MAX_LIMIT))
     box = params.bbox(args)
     if box is not None:
-        page.where.append(items.bbox_clause(c, box, crs.parse(args.get("bbox-crs"), "bbox-crs")))
+        page.bbox_crs = crs.parse(args.get("bbox-crs"), "bbox-crs")
+        page.bbox = items.bbox_lonlat_first(box, page.bbox_crs)
     elif args.get("bbox-crs"):
         raise InvalidParameter("bbox-crs is given without bbox")
-    when = params.interval(args)
-    if when is not None:
-        page.where.append(items.datetime_clause(c, *when))
-    for name in sorted(properties & set(args)):
-        page.where.append(property_clause(c.queryables[name], args[name]))
+    page.interval = params.interval(args)
+    page.equals = {name: property_value(c.queryables[name], args[name]) for name in sorted(properties & set(args))}
     if args.get("filter"):
         filter_crs = args.get("filter-crs")
         if filter_crs:
             crs.parse(filter_crs, "filter-crs")
-        page.where.append(cql2.compile_filter(args["filter"], args.get("filter-lang"), c.queryables, filter_crs))
+        page.filter = (args["filter"], args.get("filter-lang"), filter_crs)
+        page.filter_clause = cql2.compile_filter(*page.filter[:2], c.queryables, filter_crs)
     page.sort = params.sortby(args, c.sortables)
     if args.get("cursor"):
         page.cursor = items.decode_cursor(args["cursor"], page)
@@ -248,39 +249,47 @@ def items_(cid: str):
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
-    def generate():
-        # The stream owns its connection (one pool checkout for the page and the count): the
-        # request's own session is torn down when the view returns, before the body is sent.
-        with db.read(items.streamed(page)) as conn:
-            head = '{"type":"FeatureCollection","features":['
-            n, first, last, more = 0, None, None, False
-            for batch in items.fetch(conn, page, url_prefix):
-                if n + len(batch) > page.limit:  # the extra row fetched: there is more
-                    batch, more = batch[: page.limit - n], True
-                if batch:
-                    first, last = first if n else batch[0], batch[-1]
-                    yield head + ("," if n else "") + ",".join(row[0] for row in batch)
-                    head, n = "", n + len(batch)
-            # A first page that is not full holds every match: count only when there may be more.
-            if page.cursor is not None:
-                matched = None
-            elif not more:
-                matched = n
-            else:
-                matched = items.count(conn, page)
-        ends = (items.sort_keys(first), items.sort_keys(last)) if n else (None, None)
-        links = page_links(page, *ends, more)
-        tail = {"numberReturned": n, "links": links,
-                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if matched is not None:
-            tail["numberMatched"] = matched
-        yield head + "]," + json.dumps(tail)[1:]
+    if not items.streamed(page):  # one fetch: the whole body at once, with its length
+        with db.read() as conn:
+            body = "".join(feature_collection(conn, page, url_prefix))
+        return Response(body, mimetype="application/geo+json", headers=headers)
 
-    body = stream_with_context(generate())
+    def stream():
+        # The stream owns its connection: the view has returned by the time the body is sent.
+        with db.read(transaction=True) as conn:
+            yield from feature_collection(conn, page, url_prefix)
+
+    body = stream_with_context(stream())
     # The first chunk is made here, in the view: a query that fails then still reaches the error
     # handler (a clear 4xx/5xx body), which it could not once the status line is sent.
     first = next(body)
     return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
+
+
+def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> Iterator[str]:
+    """Yield the text of a page's FeatureCollection in pieces (a batch of features each), then its members."""
+    head = '{"type":"FeatureCollection","features":['
+    n, first, last, more = 0, None, None, False
+    for batch in items.fetch(conn, page, url_prefix):
+        if n + len(batch) > page.limit:  # the extra row fetched: there is more
+            batch, more = batch[: page.limit - n], True
+        if batch:
+            first, last = first if n else batch[0], batch[-1]
+            yield head + ("," if n else "") + ",".join(row[0] for row in batch)
+            head, n = "", n + len(batch)
+    # A first page that is not full holds every match: count only when there may be more.
+    if page.cursor is not None:
+        matched = None
+    elif not more:
+        matched = n
+    else:
+        matched = items.count(conn, page)
+    ends = (items.sort_keys(first), items.sort_keys(last)) if n else (None, None)
+    tail = {"numberReturned": n, "links": page_links(page, *ends, more),
+            "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if matched is not None:
+        tail["numberMatched"] = matched
+    yield head + "]," + json.dumps(tail)[1:]
 
 
 def page_links(page: items.Page, first: list | None, last: list | None, more: bool) -> list[dict]:
