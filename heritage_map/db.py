@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import select as io_select
+import select as select_module
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -43,7 +43,11 @@ def _check_alive(dbapi_connection, _record, _proxy) -> None:
     # An idle connection has nothing to read unless the server hung up (or said why it does), so a
     # zero-timeout poll of its socket tells without the round trip of pool_pre_ping's SELECT.
     # DisconnectionError makes the pool throw it away and check out another.
-    if dbapi_connection.closed or io_select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+    if dbapi_connection.closed:
+        raise DisconnectionError("the pooled connection is closed")
+    poller = select_module.poll()  # poll, not select: any file descriptor number
+    poller.register(dbapi_connection.fileno(), select_module.POLLIN)
+    if poller.poll(0):
         raise DisconnectionError("the server closed this pooled connection")
 
 

@@ -64,22 +64,19 @@ class Page:
     cursor: dict | None = None
 
     def shape(self) -> tuple:
-        """Return what the page's SQL depends on, but for the values it binds (see statement())."""
+        """Return what the SQL of the page's conditions depends on, but for the values it binds."""
         return (self.collection.id, self.bbox_crs.srid if self.bbox else None,
                 self.interval and (self.interval[0] is not None, self.interval[1] is not None),
                 tuple(sorted(self.equals)), self.filter)
 
     def values(self) -> dict:
-        """Return the values the page's SQL binds, by parameter name."""
+        """Return the values that the SQL of the page's conditions binds, by parameter name (see _where)."""
         out = {}
         if self.bbox:
             out.update(zip(("x1", "y1", "x2", "y2"), self.bbox))
         if self.interval:
             out["start"], out["end"] = self.interval
         out.update({f"eq_{name}": value for name, value in self.equals.items()})
-        if self.cursor:
-            out.update({f"key_{i}": value for i, value in enumerate(self.cursor["values"])})
-        out["rows"] = self.limit + 1
         return out
 
 
@@ -200,7 +197,9 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
     """
     backwards = bool(page.cursor and page.cursor["direction"] == "prev")
-    result = conn.execute(_page_statement(page, url_prefix), page.values())  # Core: the rows are plain tuples, no ORM loading
+    values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
+    # Core: the rows are plain tuples, no ORM loading.
+    result = conn.execute(_page_statement(page, url_prefix), values | {"rows": page.limit + 1})
     if backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = result.all()
@@ -254,11 +253,7 @@ def count(conn: Connection, page: Page) -> int | None:
     if stmt is None:
         capped = select(page.collection.model.id).where(and_(*_where(page))).limit(COUNT_CAP + 1).subquery()
         stmt = _statements.put(key, select(func.count()).select_from(capped))
-    values = page.values()
-    del values["rows"]
-    for name in [n for n in values if n.startswith("key_")]:
-        del values[name]
-    matched = conn.scalar(stmt, values)
+    matched = conn.scalar(stmt, page.values())
     return matched if matched <= COUNT_CAP else None
 
 
