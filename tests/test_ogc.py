@@ -428,3 +428,13 @@ def test_pages_of_one_shape_share_a_statement_and_each_gets_its_own_values(clien
     assert ids(get_json(client, f"{ITEMS}?limit=100&bbox={khemis}&filter=slug%20LIKE%20%27bab-el-%25%27")) \
         == ["bab-el-khemis"]
     assert len(items._statements.items) == 3
+
+
+def test_the_statement_cache_stays_within_its_size():
+    from heritage_map.ogc import items
+
+    cache = items._Statements(size=3)
+    for i in range(5):
+        cache.put(("shape", i), f"statement {i}")
+    assert list(cache.items) == [("shape", 2), ("shape", 3), ("shape", 4)]  # the oldest went first
+    assert cache.get(("shape", 4)) == "statement 4" and cache.get(("shape", 0)) is None

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import functools
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -32,15 +33,16 @@ class _Statements:
     """The statements built so far, by shape: a bounded cache (a filter's text is part of a shape)."""
 
     def __init__(self, size: int = 512):
-        self.size, self.items = size, {}
+        self.size, self.items, self.lock = size, {}, threading.Lock()
 
     def get(self, key: tuple) -> Select | None:
         return self.items.get(key)
 
     def put(self, key: tuple, stmt: Select) -> Select:
-        if len(self.items) >= self.size:
-            self.items.pop(next(iter(self.items), None), None)  # the oldest; threads racing here lose nothing
-        self.items[key] = stmt
+        with self.lock:  # threaded servers: one writer at a time, readers need no lock
+            if len(self.items) >= self.size:
+                del self.items[next(iter(self.items))]  # the oldest
+            self.items[key] = stmt
         return stmt
 
 
