@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
@@ -35,7 +36,15 @@ def make_engine(url: str) -> Engine:
     """Create an engine for `url` whose pool hands out only connections the server has not closed."""
     eng = create_engine(normalize_url(url))
     event.listen(eng, "checkout", _check_alive)
+    event.listen(eng, "before_cursor_execute", _result_format)
     return eng
+
+
+def _result_format(_conn, cursor, _statement, _parameters, context, _executemany) -> None:
+    """Have psycopg ask for binary results for a statement given the execution option binary_results."""
+    # A bytea column comes as its bytes, where the text format would send it hex-encoded.
+    if context is not None and context.execution_options.get("binary_results"):
+        cursor.format = psycopg.pq.Format.BINARY
 
 
 def _check_alive(dbapi_connection, _record, _proxy) -> None:

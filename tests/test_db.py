@@ -51,3 +51,18 @@ def test_reads_run_in_autocommit_and_leave_no_autocommit_behind(real_app):
 def test_a_page_larger_than_one_fetch_streams_through_a_server_side_cursor(real_app, connection):
     body = real_app.test_client().get("/ogc/collections/heritage-sites/items?limit=5000").get_json()
     assert body["numberReturned"] == body["numberMatched"] == heritage_count(connection)
+
+
+def test_binary_results_are_asked_for_by_the_statements_that_say_so(real_app):
+    """A geometry has no psycopg loader: text format gives its hex, binary format its bytes."""
+    point = text("SELECT ST_MakePoint(1, 2)")
+    with real_app.app_context(), db.read() as conn:
+        assert isinstance(conn.scalar(point), str)
+        assert isinstance(conn.scalar(point.execution_options(binary_results=True)), bytes)
+        assert isinstance(conn.scalar(point), str)  # the next statement is back to text
+
+
+def test_a_feature_page_is_utf8_as_the_database_wrote_it(real_app, connection):
+    body = real_app.test_client().get("/ogc/collections/heritage-sites/items/bab-el-khemis").get_data()
+    name_ar = connection.scalar(text("SELECT name_ar FROM sites WHERE slug = 'bab-el-khemis'"))
+    assert name_ar and name_ar.encode() in body  # Arabic as UTF-8, not \\u escapes or mojibake

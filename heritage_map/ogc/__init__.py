@@ -251,7 +251,7 @@ def items_(cid: str):
 
     if not items.streamed(page):  # one fetch: the whole body at once, with its length
         with db.read() as conn:
-            body = "".join(feature_collection(conn, page, url_prefix))
+            body = b"".join(feature_collection(conn, page, url_prefix))
         return Response(body, mimetype="application/geo+json", headers=headers)
 
     def stream():
@@ -266,17 +266,20 @@ def items_(cid: str):
     return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
 
 
-def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> Iterator[str]:
-    """Yield the text of a page's FeatureCollection in pieces (a batch of features each), then its members."""
-    head = '{"type":"FeatureCollection","features":['
+def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> Iterator[bytes]:
+    """Yield a page's FeatureCollection as UTF-8 in pieces (a batch of features each, then its members).
+
+    Nothing comes before the query has answered (see items_).
+    """
+    head = b'{"type":"FeatureCollection","features":['
     n, first, last, more = 0, None, None, False
     for batch in items.fetch(conn, page, url_prefix):
         if n + len(batch) > page.limit:  # the extra row fetched: there is more
             batch, more = batch[: page.limit - n], True
         if batch:
             first, last = first if n else batch[0], batch[-1]
-            yield head + ("," if n else "") + ",".join(row[0] for row in batch)
-            head, n = "", n + len(batch)
+            yield head + (b"," if n else b"") + b",".join([row[0] for row in batch])
+            head, n = b"", n + len(batch)
     # A first page that is not full holds every match: count only when there may be more.
     if page.cursor is not None:
         matched = None
@@ -289,7 +292,7 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if matched is not None:
         tail["numberMatched"] = matched
-    yield head + "]," + json.dumps(tail)[1:]
+    yield head + b"]," + json.dumps(tail)[1:].encode()
 
 
 def page_links(page: items.Page, first: list | None, last: list | None, more: bool) -> list[dict]:
