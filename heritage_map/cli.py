@@ -108,6 +108,15 @@ def upgrade() -> None:
 
 
 @db.command()
+def optimize() -> None:
+    """Order each table's rows by place on the map (CLUSTER on the spatial index) and refresh statistics."""
+    from .db import optimize as run
+
+    for table in run(app_engine(setup=False)):
+        click.echo(f"{table}: clustered on its spatial index, analysed")
+
+
+@db.command()
 @click.option("--yes", is_flag=True, help="confirm that every record is to be deleted")
 @click.option("--no-samples", is_flag=True, help="reload the seed without the invented examples")
 def reset(yes: bool, no_samples: bool) -> None:

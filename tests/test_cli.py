@@ -123,3 +123,16 @@ def test_a_database_url_whose_server_cannot_be_reached_gives_one_clear_message(m
     result = CliRunner().invoke(main, ["seed"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # a message, not a crash
     assert "cannot reach the database" in result.output and "/nonexistent-socket-dir" in result.output
+
+
+def test_db_optimize_orders_each_spatial_table_by_its_spatial_index(run, cli_url):
+    before = cli_counts(cli_url)
+    result = run("db", "optimize")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"{t}: clustered on its spatial index, analysed"
+                                          for t in ("sites", "associations", "projects")]
+    with psycopg.connect(cli_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        clustered = conn.execute("SELECT indrelid::regclass::text FROM pg_index WHERE indisclustered "
+                                 "ORDER BY 1").fetchall()
+    assert [r[0] for r in clustered] == ["associations", "projects", "sites"]
+    assert cli_counts(cli_url) == before  # rewritten, not changed
