@@ -209,7 +209,8 @@ def cluster_by_place(url: str) -> None:
         optimize(engine)
     finally:
         engine.dispose()
-    say(f"clustered on the spatial index and analysed (heritage-map db optimize) in {time.monotonic() - t0:.1f} s")
+    say(f"clustered on the spatial index, vacuumed and analysed (heritage-map db optimize) in "
+        f"{time.monotonic() - t0:.1f} s")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -109,11 +109,11 @@ def upgrade() -> None:
 
 @db.command()
 def optimize() -> None:
-    """Order each table's rows by place on the map (CLUSTER on the spatial index) and refresh statistics."""
+    """Order each table's rows by place on the map (CLUSTER on the spatial index), then VACUUM ANALYZE it."""
     from .db import optimize as run
 
     for table in run(app_engine(setup=False)):
-        click.echo(f"{table}: clustered on its spatial index, analysed")
+        click.echo(f"{table}: clustered on its spatial index, vacuumed and analysed")
 
 
 @db.command()

@@ -112,18 +112,20 @@ SPATIAL_TABLES = ("sites", "associations", "projects")
 
 
 def optimize(eng: Engine) -> list[str]:
-    """Rewrite each spatial table in the order of its GiST index (CLUSTER) and refresh its statistics.
+    """Rewrite each spatial table in the order of its GiST index (CLUSTER), then VACUUM ANALYZE it.
 
     Rows near each other on the map then share disk pages, so a bbox reads a few pages instead of
     one a row (the 1,602 sites of a town-wide bbox among 110,000: 7.4 ms → 4.4 ms for the page).
-    Rows written later go wherever there is room: run it again after large imports.
+    Rows written later go wherever there is room: run it again after large imports. VACUUM, not
+    only ANALYZE: the rewritten table has no visibility map yet, without which an index-only scan
+    (the count of a category) reads the table too: 1.3 ms → 10.5 ms for 12,000 gates.
     """
     done = []
     # CLUSTER takes an exclusive lock while it rewrites a table: seconds for 100,000 rows.
     with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in SPATIAL_TABLES:
             conn.execute(text(f"CLUSTER {table} USING ix_{table}_geom"))
-            conn.execute(text(f"ANALYZE {table}"))
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
             done.append(table)
     return done
 
