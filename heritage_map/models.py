@@ -43,7 +43,7 @@ def geometry(nullable: bool, geometry_type: str = "GEOMETRY") -> Mapped[WKBEleme
 
 
 def geojson_properties() -> Mapped[dict]:
-    """Return the column that a trigger fills with the record's GeoJSON properties (migration 0004)."""
+    """Return the column that a trigger fills with the record's GeoJSON properties (see queries.properties)."""
     # Written by the database on every insert and update, never by the ORM; deferred, so that
     # loading records for a page does not decode JSON nobody reads.
     return mapped_column(JSON, nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue(),

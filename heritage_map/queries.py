@@ -33,7 +33,12 @@ def published(model):
 
 
 def properties(model, url_prefix: str, **added: ColumnElement) -> ColumnElement:
-    """Return the GeoJSON properties of `model`'s records as JSON text: the stored ones, then `added`."""
+    """Return the GeoJSON properties of `model`'s records as JSON text: the stored ones, then `added`.
+
+    The stored ones are written by a trigger whose list of columns lives in a migration (0004): a
+    change to those columns (renamed, retyped, a new property) needs a migration that redefines the
+    trigger function and rewrites the rows (UPDATE … SET id = id).
+    """
     props = cast(model.geojson_properties, Text)
     if url_prefix != "/":
         # The stored "url" is the record's path under /. The pattern can only be that key: in JSON
@@ -155,7 +160,9 @@ def export_rows(session: Session, layer: str, **filters) -> list[dict]:
             .order_by(model.slug).options(*options))
     rows = []
     for obj, wkb in session.execute(stmt):
-        row = {c.key: getattr(obj, c.key) for c in model.__mapper__.column_attrs if c.key != "geom"}
+        # Not the deferred columns (the stored GeoJSON properties): each would cost a query per record.
+        row = {c.key: getattr(obj, c.key) for c in model.__mapper__.column_attrs
+               if c.key != "geom" and not c.deferred}
         row["wkb"] = bytes(wkb) if wkb is not None else None
         if model is Project:
             row["sites"] = [s.slug for s in obj.sites]

@@ -68,3 +68,29 @@ def test_a_feature_page_is_utf8_as_the_database_wrote_it(real_app, connection):
     body = real_app.test_client().get("/ogc/collections/heritage-sites/items/bab-el-khemis").get_data()
     name_ar = connection.scalar(text("SELECT name_ar FROM sites WHERE slug = 'bab-el-khemis'"))
     assert name_ar and name_ar.encode() in body  # Arabic as UTF-8, not \\u escapes or mojibake
+
+
+def test_a_streamed_page_joins_its_batches_trims_the_extra_row_and_counts_first(real_app, connection, monkeypatch):
+    """With batches of 5, a page of 12 heritage sites comes in three batches and a row beyond it."""
+    from sqlalchemy import event
+
+    from heritage_map.ogc import items
+
+    monkeypatch.setattr(items, "CHUNK", 5)
+    monkeypatch.setattr(items, "_statements", items._Statements())
+    kinds = []
+    engine = real_app.extensions["heritage_map.engine"]
+
+    def spy(_conn, cursor, statement, *_args):
+        kinds.append(("count" if statement.lstrip().startswith("SELECT count") else "page",
+                      type(cursor).__name__))
+    event.listen(engine, "before_cursor_execute", spy)
+    client = real_app.test_client()
+    body = client.get("/ogc/collections/heritage-sites/items?limit=12").get_json()
+    expected = connection.scalars(text("SELECT slug FROM sites WHERE kind = 'heritage' AND status = 'published' "
+                                       "ORDER BY id")).all()
+    assert [f["id"] for f in body["features"]] == expected[:12]
+    assert body["numberReturned"] == 12 and body["numberMatched"] == len(expected) > 12
+    assert kinds == [("count", "Cursor"), ("page", "ServerCursor")]  # counted first; the page by server cursor
+    following = client.get(next(link["href"] for link in body["links"] if link["rel"] == "next")).get_json()
+    assert [f["id"] for f in following["features"]] == expected[12:24]

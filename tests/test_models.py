@@ -248,11 +248,22 @@ def test_stored_properties_cannot_be_written_apart_from_the_record(session):
     assert stored_properties(session, Site, "forged-site")["name_en"] == "True name"
 
 
+# What the features of each table carry, in order (the properties served before they were stored).
+STORED_PROPERTIES = {
+    Site: ["slug", "ref", "name_ar", "name_fr", "name_en", "name_zgh", "kind", "category", "description_ar",
+           "description_fr", "description_en", "period", "protection_status", "condition", "coord_confidence",
+           "sources", "sample", "url"],
+    Association: ["slug", "name_ar", "name_fr", "name_en", "themes", "website", "description_ar", "description_fr",
+                  "description_en", "sources", "sample", "url"],
+    Project: ["slug", "title_ar", "title_fr", "title_en", "description_ar", "description_fr", "description_en",
+              "status", "themes", "start_date", "end_date", "sources", "sample", "url"],
+}
+
+
 @pytest.mark.parametrize("model", [Site, Association, Project])
 def test_every_seeded_record_stores_the_properties_it_would_build_now(session, model):
-    """The trigger's output equals json_build_object over the same columns, for every row of every table."""
-    names = list(session.scalar(select(model.geojson_properties).limit(1)))
-    assert names[-1] == "url"
+    """The trigger's output is json_build_object over the expected columns, for every row of every table."""
+    names = STORED_PROPERTIES[model]
     url = func.concat(f"/{model.__tablename__}/", model.slug)
     built = func.json_build_object(*[x for name in names[:-1] for x in (name, getattr(model, name))], "url", url)
     mismatched = session.scalar(select(func.count()).select_from(model)

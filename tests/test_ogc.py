@@ -434,7 +434,10 @@ def test_the_statement_cache_stays_within_its_size():
     from heritage_map.ogc import items
 
     cache = items._Statements(size=3)
-    for i in range(5):
+    for i in range(3):
         cache.put(("shape", i), f"statement {i}")
-    assert list(cache.items) == [("shape", 2), ("shape", 3), ("shape", 4)]  # the oldest went first
-    assert cache.get(("shape", 4)) == "statement 4" and cache.get(("shape", 0)) is None
+    assert cache.get(("shape", 0)) == "statement 0"  # used again: now the most recent
+    cache.put(("shape", 3), "statement 3")
+    cache.put(("shape", 4), "statement 4")
+    assert list(cache.items) == [("shape", 0), ("shape", 3), ("shape", 4)]  # the least recently used went
+    assert cache.get(("shape", 1)) is None

@@ -27,3 +27,20 @@ def test_only_published_records_pass_the_published_filter(session):
     make_site(session, slug="draft-gate", status="draft")
     published = set(session.scalars(select(Site.slug).where(queries.published(Site))))
     assert "draft-gate" not in published and "bab-el-khemis" in published
+
+
+def test_an_export_reads_each_layer_in_a_fixed_number_of_queries(session, engine):
+    """Not one query a record: the stored GeoJSON properties (deferred) are left out of export rows."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = {layer: queries.export_rows(session, layer) for layer in ("sites", "associations", "projects")}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(rows["sites"]) >= 33 and all("geojson_properties" not in row for row in rows["sites"])
+    assert len(statements) <= 8  # sites 1, associations 1, projects 1 + 3 selectinloads (+ savepoints)

@@ -273,6 +273,10 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
     """
     head = b'{"type":"FeatureCollection","features":['
     n, first, last, more = 0, None, None, False
+    # A streamed first page is counted before it is sent: a count failing after the status line
+    # would cut the body short.
+    counted = page.cursor is None and items.streamed(page)
+    matched = items.count(conn, page) if counted else None
     for batch in items.fetch(conn, page, url_prefix):
         if n + len(batch) > page.limit:  # the extra row fetched: there is more
             batch, more = batch[: page.limit - n], True
@@ -281,12 +285,8 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
             yield head + (b"," if n else b"") + b",".join([row[0] for row in batch])
             head, n = b"", n + len(batch)
     # A first page that is not full holds every match: count only when there may be more.
-    if page.cursor is not None:
-        matched = None
-    elif not more:
-        matched = n
-    else:
-        matched = items.count(conn, page)
+    if page.cursor is None and not counted:
+        matched = items.count(conn, page) if more else n
     ends = (items.sort_keys(first), items.sort_keys(last)) if n else (None, None)
     tail = {"numberReturned": n, "links": page_links(page, *ends, more),
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -31,19 +32,23 @@ CHUNK = 1_000
 
 
 class _Statements:
-    """The statements built so far, by shape: a bounded cache (a filter's text is part of a shape)."""
+    """The statements built so far, by shape: a bounded cache that forgets the least recently used."""
 
     def __init__(self, size: int = 512):
-        self.size, self.items, self.lock = size, {}, threading.Lock()
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
 
     def get(self, key: tuple) -> Select | None:
-        return self.items.get(key)
+        with self.lock:  # threaded servers
+            stmt = self.items.get(key)
+            if stmt is not None:
+                self.items.move_to_end(key)
+            return stmt
 
     def put(self, key: tuple, stmt: Select) -> Select:
-        with self.lock:  # threaded servers: one writer at a time, readers need no lock
-            if len(self.items) >= self.size:
-                del self.items[next(iter(self.items))]  # the oldest
+        with self.lock:
             self.items[key] = stmt
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
         return stmt
 
 
