@@ -31,9 +31,9 @@ def _object(members: dict[str, ColumnElement]) -> ColumnElement:
 
 def merge(props: ColumnElement, added: dict[str, ColumnElement]) -> ColumnElement:
     """Return a JSON object (as text) with the members `added` (at least one, other names) after its own."""
-    # Two objects joined as text ("{…" + ", " + "…}"): jsonb's || would decode and re-encode the
+    # Two objects joined as text ("{…" + "," + "…}"): jsonb's || would decode and re-encode the
     # whole object on every row.
-    return func.left(props, -1) + _text(", ") + func.substr(_object(added), 2)
+    return func.left(props, -1) + _text(",") + func.substr(_object(added), 2)
 
 
 def feature(id_column: ColumnElement, geom: ColumnElement, props: ColumnElement,
@@ -41,8 +41,8 @@ def feature(id_column: ColumnElement, geom: ColumnElement, props: ColumnElement,
     """Return the text of one GeoJSON Feature; `props` is a JSON object as text; no geometry gives null."""
     # Options 0: no "crs" member, which RFC 7946 removed; the OGC API says the CRS in Content-Crs.
     geometry = func.coalesce(func.ST_AsGeoJSON(geom, precision, 0), _text("null"))
-    return (_text('{"type": "Feature", "id": ') + cast(func.to_json(id_column), Text)
-            + _text(', "geometry": ') + geometry + _text(', "properties": ') + props + _text("}"))
+    return (_text('{"type":"Feature","id":') + cast(func.to_json(id_column), Text)
+            + _text(',"geometry":') + geometry + _text(',"properties":') + props + _text("}"))
 
 
 def collection(features: Select, extra: dict | None = None) -> Select:
@@ -52,7 +52,7 @@ def collection(features: Select, extra: dict | None = None) -> Select:
     """
     sub = features.subquery("f")
     feature_col, sort_cols = sub.c[0], list(sub.c)[1:]
-    tail = "".join(f", {json.dumps(name)}: {json.dumps(value)}" for name, value in (extra or {}).items())
+    tail = "".join(f",{json.dumps(name)}:{json.dumps(value)}" for name, value in (extra or {}).items())
     joined = func.coalesce(func.string_agg(feature_col, aggregate_order_by(_text(","), *sort_cols)), _text(""))
-    return select(_text('{"type": "FeatureCollection", "features": [') + joined
-                  + _text('], "numberReturned": ') + cast(func.count(feature_col), Text) + literal(tail + "}", Text))
+    return select(_text('{"type":"FeatureCollection","features":[') + joined
+                  + _text('],"numberReturned":') + cast(func.count(feature_col), Text) + literal(tail + "}", Text))

@@ -42,8 +42,8 @@ def properties(model, url_prefix: str, **added: ColumnElement) -> ColumnElement:
     props = cast(model.geojson_properties, Text)
     if url_prefix != "/":
         # The stored "url" is the record's path under /. The pattern can only be that key: in JSON
-        # text an unescaped quote only delimits a string, and only a key is followed by " : ".
-        props = func.replace(props, '"url" : "/', '"url" : "' + json.dumps(url_prefix)[1:-1])
+        # text an unescaped quote only delimits a string, and only a key is followed by a colon.
+        props = func.replace(props, '"url":"/', '"url":"' + json.dumps(url_prefix)[1:-1])
     return geojson.merge(props, added) if added else props
 
 

@@ -1,8 +1,9 @@
 """Keep each record's GeoJSON properties as JSON, written by a trigger on every insert and update
 
 Building 18 properties with json_build_object costs PostgreSQL about 12 µs a row, most of a
-1,000-feature page; the stored object is read as it is. Its last member is the record's page URL
-for an app mounted at /; an app mounted elsewhere rewrites it (heritage_map.queries.properties).
+1,000-feature page; the stored object is read as it is, in compact JSON (a tenth smaller than
+json_build_object's "a" : 1, "b" : 2). Its last member is the record's page URL for an app mounted
+at /; an app mounted elsewhere rewrites it (heritage_map.queries.properties).
 
 Revision ID: 0004
 Revises: 0003
@@ -29,12 +30,13 @@ PROPERTIES = {
 
 def upgrade() -> None:
     for table, names in PROPERTIES.items():
-        members = ", ".join([*(f"'{name}', NEW.{name}" for name in names), f"'url', '/{table}/' || NEW.slug"])
+        members = ", ".join([*(f"NEW.{name} AS {name}" for name in names), f"'/{table}/' || NEW.slug AS url"])
         op.execute(f"ALTER TABLE {table} ADD COLUMN geojson_properties json")
         op.execute(f"""
             CREATE FUNCTION {table}_geojson_properties() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                NEW.geojson_properties := json_build_object({members});
+                -- to_json of a row: compact JSON (no spaces), members in the order of the columns
+                NEW.geojson_properties := (SELECT to_json(p) FROM (SELECT {members}) AS p);
                 RETURN NEW;
             END $$""")
         op.execute(f"CREATE TRIGGER {table}_geojson_properties BEFORE INSERT OR UPDATE ON {table} "
