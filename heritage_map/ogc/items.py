@@ -1,4 +1,4 @@
-"""The items query: filters composed into one SELECT, keyset paging, features encoded by PostGIS and streamed."""
+"""The items query: one SELECT per page shape with the page's values bound, keyset paging, features as UTF-8."""
 
 from __future__ import annotations
 
