@@ -11,7 +11,7 @@ from itertools import chain
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from .. import cql2, db, params
 from ..errors import InvalidParameter, NotFound, prefers_html
@@ -244,8 +244,7 @@ def items_(cid: str):
             rows = [row for batch in items.fetch(conn, page, url_prefix) for row in batch]
         shown = rows[: page.limit]
         features = [json.loads(row[0]) for row in shown]
-        ends = (items.sort_keys(shown[0]), items.sort_keys(shown[-1])) if shown else (None, None)
-        links = page_links(page, *ends, len(rows) > page.limit)
+        links = page_links(page, shown[0] if shown else None, shown[-1] if shown else None, len(rows) > page.limit)
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
@@ -287,30 +286,30 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
     # A first page that is not full holds every match: count only when there may be more.
     if page.cursor is None and not counted:
         matched = items.count(conn, page) if more else n
-    ends = (items.sort_keys(first), items.sort_keys(last)) if n else (None, None)
-    tail = {"numberReturned": n, "links": page_links(page, *ends, more),
+    tail = {"numberReturned": n, "links": page_links(page, first, last, more),
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if matched is not None:
         tail["numberMatched"] = matched
     yield head + b"]," + json.dumps(tail)[1:].encode()
 
 
-def page_links(page: items.Page, first: list | None, last: list | None, more: bool) -> list[dict]:
-    """Return self/alternate links and next/prev keyset links for a page shown from sort keys `first` to `last`.
+def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool) -> list[dict]:
+    """Return self/alternate links and next/prev keyset links for a page shown from row `first` to `last`.
 
-    `more`: a row beyond the page was fetched in the page's direction; no keys: the page is empty.
+    The rows are fetch()'s: feature, then sort key values. `more`: a row beyond the page was fetched
+    in the page's direction; no rows: the page is empty.
     """
     links = self_links(page.collection.title)
     links[0]["type"] = links[0]["type"].replace("application/json", "application/geo+json")
-    if page.cursor and page.cursor["direction"] == "prev":
+    if page.backwards:
         has_next, has_prev = True, more
     else:
         has_next, has_prev = more, page.cursor is not None
     if last is not None and has_next:
-        links.append(link("next", here(cursor=items.encode_cursor(last, "next")), "application/geo+json",
+        links.append(link("next", here(cursor=items.encode_cursor(list(last[1:]), "next")), "application/geo+json",
                           "next page"))
     if first is not None and has_prev:
-        links.append(link("prev", here(cursor=items.encode_cursor(first, "prev")), "application/geo+json",
+        links.append(link("prev", here(cursor=items.encode_cursor(list(first[1:]), "prev")), "application/geo+json",
                           "previous page"))
     links.append(link("collection", url_for("ogc.collection", cid=page.collection.id, _external=True),
                       "application/json", page.collection.title))

@@ -8,7 +8,7 @@ import functools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (Connection, Float, Integer, LargeBinary, Row, Select, String, and_, bindparam, func,
@@ -51,6 +51,11 @@ class _Statements:
                 self.items.popitem(last=False)
         return stmt
 
+    def get_or_build(self, key: tuple, build: Callable[[], Select]) -> Select:
+        """Return the statement of `key`, building (outside the lock) and keeping it the first time."""
+        stmt = self.get(key)
+        return stmt if stmt is not None else self.put(key, build())
+
 
 _statements = _Statements()
 
@@ -70,6 +75,11 @@ class Page:
     filter_clause: ColumnElement | None = None  # the filter compiled (and so checked) when parsed
     sort: list[tuple[str, bool]] = field(default_factory=list)  # (queryable name, descending)
     cursor: dict | None = None
+
+    @property
+    def backwards(self) -> bool:
+        """Tell whether the page is the one before a cursor (a prev link)."""
+        return bool(self.cursor and self.cursor["direction"] == "prev")
 
     def shape(self) -> tuple:
         """Return what the SQL of the page's conditions depends on, but for the values it binds."""
@@ -211,11 +221,10 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
 
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
     """
-    backwards = bool(page.cursor and page.cursor["direction"] == "prev")
     values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
     # Core: the rows are plain tuples, no ORM loading.
     result = conn.execute(_page_statement(page, url_prefix), values | {"rows": page.limit + 1})
-    if backwards:
+    if page.backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = result.all()
         yield rows[: page.limit][::-1] + rows[page.limit:]
@@ -233,15 +242,15 @@ def _page_statement(page: Page, url_prefix: str) -> Select:
     """
     key = (page.shape(), page.crs, url_prefix, tuple(page.sort), page.cursor and page.cursor["direction"],
            streamed(page))
-    cached = _statements.get(key)
-    if cached is not None:
-        return cached
+    return _statements.get_or_build(key, lambda: _build_page_statement(page, url_prefix))
+
+
+def _build_page_statement(page: Page, url_prefix: str) -> Select:
     keys = _order(page)
-    backwards = bool(page.cursor and page.cursor["direction"] == "prev")
     where = _where(page)
     if page.cursor:
-        where.append(_after(keys, backwards))
-    order = [(col.desc() if desc != backwards else col.asc()) for col, desc in keys]
+        where.append(_after(keys, page.backwards))
+    order = [(col.desc() if desc != page.backwards else col.asc()) for col, desc in keys]
     stmt = (select(feature_expression(page.collection.id, page.crs, url_prefix), *[col for col, _ in keys])
             .where(and_(*where)).order_by(*order).limit(bindparam("rows", type_=Integer)))
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
@@ -249,12 +258,7 @@ def _page_statement(page: Page, url_prefix: str) -> Select:
     stmt = stmt.execution_options(binary_results=True)
     if streamed(page):
         stmt = stmt.execution_options(stream_results=True, yield_per=CHUNK)
-    return _statements.put(key, stmt)
-
-
-def sort_keys(row: Row) -> list:
-    """Return the sort key values of a row from fetch(), for a cursor."""
-    return list(row[1:])
+    return stmt
 
 
 def streamed(page: Page) -> bool:
@@ -264,22 +268,19 @@ def streamed(page: Page) -> bool:
 
 def count(conn: Connection, page: Page) -> int | None:
     """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
-    key = ("count", page.shape())
-    stmt = _statements.get(key)
-    if stmt is None:
+    def build() -> Select:
         capped = select(page.collection.model.id).where(and_(*_where(page))).limit(COUNT_CAP + 1).subquery()
-        stmt = _statements.put(key, select(func.count()).select_from(capped))
+        return select(func.count()).select_from(capped)
+    stmt = _statements.get_or_build(("count", page.shape()), build)
     matched = conn.scalar(stmt, page.values())
     return matched if matched <= COUNT_CAP else None
 
 
 def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> bytes | None:
     """Return one feature's JSON (UTF-8), or None if it is not there."""
-    key = ("one", collection.id, crs, url_prefix)
-    stmt = _statements.get(key)
-    if stmt is None:
-        stmt = _statements.put(key, select(feature_expression(collection.id, crs, url_prefix)).where(
-            and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))
-            .execution_options(binary_results=True))
+    stmt = _statements.get_or_build(("one", collection.id, crs, url_prefix), lambda: (
+        select(feature_expression(collection.id, crs, url_prefix))
+        .where(and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))
+        .execution_options(binary_results=True)))
     return conn.scalar(stmt, {"slug": feature_id})
 
