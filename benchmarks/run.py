@@ -336,7 +336,7 @@ def plain_sql(statements: list[str]) -> list[str]:
         m = re.match(r'DECLARE "[^"]+" (?:NO SCROLL )?CURSOR (?:WITHOUT HOLD )?FOR (.*)', s, re.DOTALL)
         if m:
             out.append(m.group(1))
-        elif s.lstrip().upper().startswith("SELECT"):
+        elif s.lstrip().upper().startswith(("SELECT", "WITH")):
             out.append(s)
     return out
 

@@ -430,6 +430,42 @@ def test_pages_of_one_shape_share_a_statement_and_each_gets_its_own_values(clien
     assert len(items._statements.items) == 3
 
 
+@pytest.mark.parametrize("cap", [10_000, 22, 21])  # counted; exactly at the cap; past it: the count is given up
+@pytest.mark.parametrize("sortby", [None, "-slug", "-updated_at,name_en"])
+def test_a_first_page_with_a_bbox_is_counted_in_the_scan_of_its_rows(engine, client, dated, monkeypatch, cap, sortby):
+    """One statement gives a bbox's first page and its count: the same pages, in the same order, as counting apart."""
+    from sqlalchemy import event
+
+    from heritage_map.ogc import items
+
+    monkeypatch.setattr(items, "COUNT_CAP", cap)
+    monkeypatch.setattr(items, "_statements", items._Statements())
+    query = f"{ITEMS}?bbox={','.join(map(str, MEDINA_BOX))}" + (f"&sortby={sortby}" if sortby else "")
+    statements = []
+
+    def spy(_conn, _cursor, statement, *_args):
+        if "SAVEPOINT" not in statement:  # the test's own transaction (conftest)
+            statements.append(statement)
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        first = get_json(client, f"{query}&limit=5")
+        html = client.get(f"{query}&limit=5&f=html").text
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert len(statements) == 2 and all("WITH matches" in s for s in statements)  # no count apart, JSON or HTML
+    assert first.get("numberMatched") == (len(MEDINA) if cap >= len(MEDINA) else None)
+    assert (f"{len(MEDINA)} matched" in html) == (cap >= len(MEDINA))
+    pages = [first] + walk(client, rel(first, "next"), "next")
+    assert [len(ids(p)) for p in pages] == [5, 5, 5, 5, 2]
+
+    monkeypatch.setattr(items, "counted_in_scan", lambda page: False)  # as any other first page: counted apart
+    monkeypatch.setattr(items, "_statements", items._Statements())
+    counted_apart = get_json(client, f"{query}&limit=5")
+    apart = [counted_apart] + walk(client, rel(counted_apart, "next"), "next")
+    assert [ids(p) for p in pages] == [ids(p) for p in apart] and pages[0]["links"] == apart[0]["links"]
+    assert {i for p in pages for i in ids(p)} == MEDINA
+
+
 def test_the_statement_cache_stays_within_its_size():
     from heritage_map.ogc import items
 

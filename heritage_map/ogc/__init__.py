@@ -240,9 +240,10 @@ def items_(cid: str):
     headers = {"Content-Crs": f"<{page.crs.uri}>"}
     if wants_html():
         with db.read(items.streamed(page)) as conn:
-            matched = items.count(conn, page) if page.cursor is None else None
             rows = [row for batch in items.fetch(conn, page, url_prefix) for row in batch]
-        shown = rows[: page.limit]
+            shown = rows[: page.limit]
+            matched = (items.matched(conn, page, rows[0] if rows else None, len(shown), len(rows) > page.limit)
+                       if page.cursor is None else None)
         features = [json.loads(row[0]) for row in shown]
         links = page_links(page, shown[0] if shown else None, shown[-1] if shown else None, len(rows) > page.limit)
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
@@ -283,9 +284,8 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
             first, last = first if n else batch[0], batch[-1]
             yield head + (b"," if n else b"") + b",".join([row[0] for row in batch])
             head, n = b"", n + len(batch)
-    # A first page that is not full holds every match: count only when there may be more.
     if page.cursor is None and not counted:
-        matched = items.count(conn, page) if more else n
+        matched = items.matched(conn, page, first, n, more)
     tail = {"numberReturned": n, "links": page_links(page, first, last, more),
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if matched is not None:
@@ -296,7 +296,7 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
 def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool) -> list[dict]:
     """Return self/alternate links and next/prev keyset links for a page shown from row `first` to `last`.
 
-    The rows are fetch()'s: feature, then sort key values. `more`: a row beyond the page was fetched
+    The rows are fetch()'s: feature, matched, then sort key values. `more`: a row beyond the page was fetched
     in the page's direction; no rows: the page is empty.
     """
     links = self_links(page.collection.title)
@@ -306,10 +306,10 @@ def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool
     else:
         has_next, has_prev = more, page.cursor is not None
     if last is not None and has_next:
-        links.append(link("next", here(cursor=items.encode_cursor(list(last[1:]), "next")), "application/geo+json",
+        links.append(link("next", here(cursor=items.encode_cursor(list(last[2:]), "next")), "application/geo+json",
                           "next page"))
     if first is not None and has_prev:
-        links.append(link("prev", here(cursor=items.encode_cursor(list(first[1:]), "prev")), "application/geo+json",
+        links.append(link("prev", here(cursor=items.encode_cursor(list(first[2:]), "prev")), "application/geo+json",
                           "previous page"))
     links.append(link("collection", url_for("ogc.collection", cid=page.collection.id, _external=True),
                       "application/json", page.collection.title))
