@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from openapi_spec_validator import validate
 from pyproj import Transformer
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from conftest import make_site
 from seed_facts import BAB_EL_KHEMIS as KHEMIS, GATES, MEDINA_BOX, MEDINA_SITES as MEDINA
@@ -430,12 +430,22 @@ def test_pages_of_one_shape_share_a_statement_and_each_gets_its_own_values(clien
     assert len(items._statements.items) == 3
 
 
-@pytest.mark.parametrize("cap", [10_000, 22, 21])  # counted; exactly at the cap; past it: the count is given up
+def counted_apart(client, monkeypatch, url: str) -> list[dict]:
+    """Return every page from `url` on, its first page counted apart from its rows (as without a bbox)."""
+    from heritage_map.ogc import items
+
+    monkeypatch.setattr(items, "counted_in_scan", lambda page: False)
+    monkeypatch.setattr(items, "_statements", items._Statements())
+    first = get_json(client, url)
+    return [first] + walk(client, rel(first, "next"), "next")
+
+
+# 10,000 and 22: every match counted (22 exactly at the cap); 21: one too many, the count is given
+# up; 3: the matches read are a few arbitrary ones, the page must not come from them.
+@pytest.mark.parametrize("cap", [10_000, 22, 21, 3])
 @pytest.mark.parametrize("sortby", [None, "-slug", "-updated_at,name_en"])
 def test_a_first_page_with_a_bbox_is_counted_in_the_scan_of_its_rows(engine, client, dated, monkeypatch, cap, sortby):
     """One statement gives a bbox's first page and its count: the same pages, in the same order, as counting apart."""
-    from sqlalchemy import event
-
     from heritage_map.ogc import items
 
     monkeypatch.setattr(items, "COUNT_CAP", cap)
@@ -456,14 +466,42 @@ def test_a_first_page_with_a_bbox_is_counted_in_the_scan_of_its_rows(engine, cli
     assert first.get("numberMatched") == (len(MEDINA) if cap >= len(MEDINA) else None)
     assert (f"{len(MEDINA)} matched" in html) == (cap >= len(MEDINA))
     pages = [first] + walk(client, rel(first, "next"), "next")
-    assert [len(ids(p)) for p in pages] == [5, 5, 5, 5, 2]
+    assert [len(ids(p)) for p in pages] == [5, 5, 5, 5, 2] and {i for p in pages for i in ids(p)} == MEDINA
 
-    monkeypatch.setattr(items, "counted_in_scan", lambda page: False)  # as any other first page: counted apart
-    monkeypatch.setattr(items, "_statements", items._Statements())
-    counted_apart = get_json(client, f"{query}&limit=5")
-    apart = [counted_apart] + walk(client, rel(counted_apart, "next"), "next")
-    assert [ids(p) for p in pages] == [ids(p) for p in apart] and pages[0]["links"] == apart[0]["links"]
-    assert {i for p in pages for i in ids(p)} == MEDINA
+    apart = counted_apart(client, monkeypatch, f"{query}&limit=5")
+    assert [ids(p) for p in pages] == [ids(p) for p in apart]
+    assert first["links"] == apart[0]["links"] and first.get("numberMatched") == apart[0].get("numberMatched")
+
+
+@pytest.mark.parametrize("collection", ["projects", "associations", "environmental-sites", "ramparts"])
+@pytest.mark.parametrize("crs", ["", f"&crs={EPSG}26192&bbox-crs={CRS84}", f"&crs={EPSG}4326"])
+def test_every_collection_counts_a_bbox_in_the_scan_of_its_rows(client, monkeypatch, collection, crs):
+    """Each table, in any CRS: the same features, order, links and count as counting apart."""
+    url = f"/ogc/collections/{collection}/items?bbox=-9.2,30.2,-8.5,30.8&limit=1{crs}"
+    pages = [get_json(client, url)]
+    pages += walk(client, rel(pages[0], "next"), "next")
+    assert pages[0]["numberMatched"] == len(pages) >= (1 if collection == "ramparts" else 2)  # one rampart line
+    apart = counted_apart(client, monkeypatch, url)
+    assert [p["features"] for p in pages] == [p["features"] for p in apart]
+    assert pages[0]["links"] == apart[0]["links"] and pages[0]["numberMatched"] == apart[0]["numberMatched"]
+
+
+def test_limits_are_written_into_the_statements(engine, client):
+    """PostgreSQL sees the limits when it plans a prepared statement, so it can keep one generic plan."""
+    statements = []
+
+    def spy(_conn, _cursor, statement, parameters, *_args):
+        if "SAVEPOINT" not in statement:
+            statements.append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        get_json(client, f"{ITEMS}?limit=7&category=gate")
+        get_json(client, f"{ITEMS}?limit=7&bbox={','.join(map(str, MEDINA_BOX))}")
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    (page, values), (count, _), (counted, _) = statements
+    assert page.rstrip().endswith("LIMIT 8") and "LIMIT 10001" in count and "rows" not in values
+    assert "LIMIT 10001" in counted and "LIMIT 8" in counted
 
 
 def test_the_statement_cache_stays_within_its_size():

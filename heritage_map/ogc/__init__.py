@@ -241,11 +241,11 @@ def items_(cid: str):
     if wants_html():
         with db.read(items.streamed(page)) as conn:
             rows = [row for batch in items.fetch(conn, page, url_prefix) for row in batch]
-            shown = rows[: page.limit]
-            matched = (items.matched(conn, page, rows[0] if rows else None, len(shown), len(rows) > page.limit)
-                       if page.cursor is None else None)
+            shown, more = rows[: page.limit], len(rows) > page.limit
+            first, last = (shown[0], shown[-1]) if shown else (None, None)
+            matched = items.number_matched(conn, page, first, len(shown), more) if page.cursor is None else None
         features = [json.loads(row[0]) for row in shown]
-        links = page_links(page, shown[0] if shown else None, shown[-1] if shown else None, len(rows) > page.limit)
+        links = page_links(page, first, last, more)
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
@@ -285,7 +285,7 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
             yield head + (b"," if n else b"") + b",".join([row[0] for row in batch])
             head, n = b"", n + len(batch)
     if page.cursor is None and not counted:
-        matched = items.matched(conn, page, first, n, more)
+        matched = items.number_matched(conn, page, first, n, more)
     tail = {"numberReturned": n, "links": page_links(page, first, last, more),
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if matched is not None:

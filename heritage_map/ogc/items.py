@@ -11,8 +11,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import (Connection, Float, Integer, LargeBinary, Row, Select, String, and_, bindparam, func,
-                        literal_column, null, or_, select, union_all)
+from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, Row, Select, String, and_, bindparam,
+                        func, literal, literal_column, null, or_, select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import geojson, queries
@@ -220,7 +220,8 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
     """Yield the page's rows (feature JSON as UTF-8, matched, then its sort key values) in batches, in page order.
 
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
-    matched is NULL but on a first page counted in its own scan (see _build_counted_page_statement).
+    matched is NULL except on a first page counted in its own scan (see _build_counted_page_statement),
+    where it is the number of matches, or COUNT_CAP + 1 when the count was given up.
     """
     values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
     # Core: the rows are plain tuples, no ORM loading.
@@ -259,55 +260,71 @@ def _build_page_statement(page: Page, url_prefix: str) -> Select:
     return stmt
 
 
-def _page_select(page: Page, url_prefix: str, matched: ColumnElement, *where: ColumnElement) -> Select:
-    """Return the page's SELECT of (feature, `matched`, sort keys…), in page order, `where` added to its conditions."""
+def _rows() -> BindParameter:
+    """Return the page's row limit (limit + 1), bound per request but written into the statement's text."""
+    # Written in, not a parameter: PostgreSQL then sees the limit when it plans the prepared
+    # statement, and keeps one generic plan. With LIMIT $n it guessed a tenth of the table, found
+    # the generic plan dearer than planning anew, and planned every request again (0.6–0.9 ms).
+    return bindparam("rows", type_=Integer, literal_execute=True)
+
+
+def _inline(value: int) -> BindParameter:
+    """Return a constant limit written into the statement's text (see _rows)."""
+    return literal(value, Integer, literal_execute=True)
+
+
+def _page_select(page: Page, url_prefix: str, match_count: ColumnElement, *where: ColumnElement) -> Select:
+    """Return the page's SELECT of (feature, match_count, sort keys…) in page order, with `where` added."""
     keys = _order(page)
     conditions = _where(page) + list(where)
     if page.cursor:
         conditions.append(_after(keys, page.backwards))
     order = [(col.desc() if desc != page.backwards else col.asc()) for col, desc in keys]
     return (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
-                   matched.label("matched"), *[col.label(f"key_{i}") for i, (col, _) in enumerate(keys)])
-            .where(and_(*conditions)).order_by(*order).limit(bindparam("rows", type_=Integer)))
+                   match_count.label("matched"), *[col.label(f"key_{i}") for i, (col, _) in enumerate(keys)])
+            .where(and_(*conditions)).order_by(*order).limit(_rows()))
 
 
 def counted_in_scan(page: Page) -> bool:
     """Tell whether the page's rows carry their count: a first page with a bbox, read in one fetch."""
     # A bbox is answered through the GiST index, which cannot answer alone: every match is read
-    # from the table. Counting in that same scan saves a second one (a fifth of a town-wide
-    # page). Other filters are often counted from a B-tree alone (index-only), cheaper apart.
+    # from the table. Counting in that same scan saves a second one, about a fifth of a town-wide
+    # page's time. Other filters are often counted from a B-tree alone (index-only), cheaper apart.
     return page.cursor is None and page.bbox is not None and not streamed(page)
 
 
 def _build_counted_page_statement(page: Page, url_prefix: str) -> Select:
     """Return a first page's SELECT whose rows also carry how many records match (up to COUNT_CAP + 1).
 
-    The matches (sort keys and row address, no more) are read once, up to COUNT_CAP + 1, and
-    counted. If that is all of them, the page is the first of them in order, its rows fetched by
-    address; if not, the count is given up and the page is read as any other.
+    The matches (their sort keys and row addresses, no more) are read once, up to COUNT_CAP + 1,
+    and counted. If that is all of them, the page is the first of them in order, its rows fetched
+    by address; if not, the count is given up and the page is read as any other first page, in
+    the same statement. A first page only: the orders are forwards.
     """
     model = page.collection.model
     keys = _order(page)
-    ctid = literal_column(f"{model.__tablename__}.ctid")  # the row's address: valid within one statement
+    # The row's address, valid within the statement's snapshot; the table is never aliased here.
+    ctid = literal_column(f"{model.__tablename__}.ctid")
     matches = (select(*[col.label(f"key_{i}") for i, (col, _) in enumerate(keys)], ctid.label("address"))
-               .where(and_(*_where(page))).limit(COUNT_CAP + 1).cte("matches").prefix_with("MATERIALIZED"))
-    matched = select(select(func.count().label("n")).select_from(matches).cte("matched")).scalar_subquery()
+               .where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).cte("matches").prefix_with("MATERIALIZED"))
+    counted = select(func.count().label("n")).select_from(matches).cte("counted")
+    match_count = select(counted.c.n).scalar_subquery()
     match_keys = [matches.c[f"key_{i}"] for i in range(len(keys))]
-    first = (select(*match_keys, matches.c.address)
-             .order_by(*[(k.desc() if desc else k.asc()) for k, (_, desc) in zip(match_keys, keys)])
-             .limit(bindparam("rows", type_=Integer)).subquery("first"))
+    head = (select(*match_keys, matches.c.address)
+               .order_by(*[(k.desc() if desc else k.asc()) for k, (_, desc) in zip(match_keys, keys)])
+               .limit(_rows()).subquery("head"))
     from_matches = (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
-                           matched.label("matched"), *[first.c[f"key_{i}"] for i in range(len(keys))])
-                    .select_from(first.join(model.__table__, ctid == first.c.address))
-                    .where(matched <= COUNT_CAP))
-    rows = union_all(from_matches, _page_select(page, url_prefix, matched, matched > COUNT_CAP)).subquery("page")
-    return (select(*rows.c)
-            .order_by(*[(rows.c[f"key_{i}"].desc() if desc else rows.c[f"key_{i}"].asc())
-                        for i, (_, desc) in enumerate(keys)]))
+                           match_count.label("matched"), *[head.c[f"key_{i}"] for i in range(len(keys))])
+                    .select_from(head.join(model.__table__, ctid == head.c.address))
+                    .where(match_count <= COUNT_CAP))
+    page_rows = union_all(from_matches, _page_select(page, url_prefix, match_count, match_count > COUNT_CAP))
+    page_rows = page_rows.subquery("page_rows")
+    return select(*page_rows.c).order_by(*[(page_rows.c[f"key_{i}"].desc() if desc else page_rows.c[f"key_{i}"].asc())
+                                           for i, (_, desc) in enumerate(keys)])
 
 
-def matched(conn: Connection, page: Page, first: Row | None, returned: int, more: bool) -> int | None:
-    """Return a first page's numberMatched from fetch()'s first row, the rows it returned and whether there is more.
+def number_matched(conn: Connection, page: Page, first: Row | None, returned: int, more: bool) -> int | None:
+    """Return a first page's numberMatched, given fetch()'s first row, how many rows it returned and if there is more.
 
     None when there are more than COUNT_CAP (too dear to count).
     """
@@ -326,7 +343,7 @@ def streamed(page: Page) -> bool:
 def count(conn: Connection, page: Page) -> int | None:
     """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
     def build() -> Select:
-        capped = select(page.collection.model.id).where(and_(*_where(page))).limit(COUNT_CAP + 1).subquery()
+        capped = select(page.collection.model.id).where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).subquery()
         return select(func.count()).select_from(capped)
     stmt = _statements.get_or_build(("count", page.shape()), build)
     matched = conn.scalar(stmt, page.values())
