@@ -781,8 +781,9 @@ def main() -> int:
         openapi = workdir / "pygeoapi-openapi.yml"
         run([str(pyg_venv / "bin" / "pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
             env={**os.environ, "PYGEOAPI_CONFIG": str(config)}, capture_output=True)
-        app_spec = f"heritage_map:create_app({{'DATABASE_URL': {url!r}, 'AUTO_SETUP': False}})"
-        servers.append(Server("ours", Path(sys.prefix), app_spec, ours_port, args, workdir))
+        # Our production entry point, configured from the environment as a deployment would be.
+        servers.append(Server("ours", Path(sys.prefix), "heritage_map.wsgi:app", ours_port, args, workdir,
+                              {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "0"}))
         servers.append(Server("pygeoapi", pyg_venv, "pygeoapi.flask_app:APP", pyg_port, args, workdir,
                               {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}))
         ours, pyg = servers

@@ -6,7 +6,10 @@ separate database, created fresh for this module, never at the test database."""
 from __future__ import annotations
 
 import csv
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -140,3 +143,15 @@ def test_db_optimize_orders_each_spatial_table_by_its_spatial_index(run, cli_url
     assert [r[0] for r in clustered] == ["associations", "projects", "sites"]
     assert all(pages > 0 and all_visible == pages for _, pages, all_visible in visible), visible
     assert cli_counts(cli_url) == before  # rewritten, not changed
+
+
+def test_the_wsgi_app_serves_from_the_environment_with_its_start_up_frozen(cli_url):
+    """`gunicorn heritage_map.wsgi:app` gets an app configured from the environment, its start-up heap frozen."""
+    probe = ("import gc, json; from heritage_map.wsgi import app; r = app.test_client().get('/ogc/collections/"
+             "heritage-sites/items?limit=1'); print(json.dumps([gc.get_freeze_count(), r.status_code, "
+             "r.get_json()['numberMatched']]))")
+    env = {**os.environ, **cli_env(cli_url), "HERITAGE_MAP_AUTO_SETUP": "0"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    frozen, status, matched = json.loads(done.stdout.splitlines()[-1])
+    assert frozen > 50_000 and status == 200 and matched == 24  # the 24 published heritage sites of the seed
