@@ -11,7 +11,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,9 +32,16 @@ def resolve_url(app: Flask) -> str:
     return Cluster(app.config["DATA_DIR"]).ensure_database()
 
 
+# TCP keepalives for a server reached over the network (libpq ignores them on a Unix socket): a
+# server gone silent (host down, failover) then shows as an error on the pooled connection's socket
+# within about 90 s, which _check_alive sees, instead of as a failed query. The URL may set its own.
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10", "keepalives_count": "3"}
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for `url` whose pool hands out only connections the server has not closed."""
-    eng = create_engine(normalize_url(url))
+    url = make_url(normalize_url(url))
+    eng = create_engine(url.update_query_dict({k: v for k, v in KEEPALIVES.items() if k not in url.query}))
     event.listen(eng, "checkout", _check_alive)
     event.listen(eng, "before_cursor_execute", _result_format)
     return eng

@@ -38,6 +38,20 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_use(real_app, c
         assert client.get(path).status_code == 200, path
 
 
+def test_connections_ask_for_tcp_keepalives_unless_the_url_sets_them(database_url):
+    """A server gone silent shows on the pooled socket (see db.KEEPALIVES); a URL's own values win."""
+    sep = "&" if "?" in database_url else "?"
+    for url, idle in ((database_url, "60"), (f"{database_url}{sep}keepalives_idle=7", "7")):
+        eng = make_engine(url)
+        try:
+            with eng.connect() as conn:
+                parameters = conn.connection.driver_connection.info.get_parameters()
+        finally:
+            eng.dispose()
+        assert (parameters["keepalives"], parameters["keepalives_idle"], parameters["keepalives_count"]) \
+            == ("1", idle, "3")
+
+
 def test_reads_run_in_autocommit_and_leave_no_autocommit_behind(real_app):
     with real_app.app_context():
         with db.read() as conn:
