@@ -279,10 +279,16 @@ def _page_select(page: Page, url_prefix: str, match_count: ColumnElement, *where
     conditions = _where(page) + list(where)
     if page.cursor:
         conditions.append(_after(keys, page.backwards))
-    order = [(col.desc() if desc != page.backwards else col.asc()) for col, desc in keys]
     return (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
                    match_count.label("matched"), *[col.label(f"key_{i}") for i, (col, _) in enumerate(keys)])
-            .where(and_(*conditions)).order_by(*order).limit(_rows()))
+            .where(and_(*conditions)).order_by(*_in_order([col for col, _ in keys], keys, page.backwards))
+            .limit(_rows()))
+
+
+def _in_order(columns: list[ColumnElement], keys: list[tuple[ColumnElement, bool]],
+              backwards: bool = False) -> list[ColumnElement]:
+    """Return ORDER BY terms for `columns` (the sort keys, or columns holding them) in the keys' directions."""
+    return [(col.desc() if desc != backwards else col.asc()) for col, (_, desc) in zip(columns, keys)]
 
 
 def counted_in_scan(page: Page) -> bool:
@@ -309,18 +315,16 @@ def _build_counted_page_statement(page: Page, url_prefix: str) -> Select:
                .where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).cte("matches").prefix_with("MATERIALIZED"))
     counted = select(func.count().label("n")).select_from(matches).cte("counted")
     match_count = select(counted.c.n).scalar_subquery()
-    match_keys = [matches.c[f"key_{i}"] for i in range(len(keys))]
-    head = (select(*match_keys, matches.c.address)
-               .order_by(*[(k.desc() if desc else k.asc()) for k, (_, desc) in zip(match_keys, keys)])
-               .limit(_rows()).subquery("head"))
+    names = [f"key_{i}" for i in range(len(keys))]
+    head = (select(*[matches.c[n] for n in names], matches.c.address)
+            .order_by(*_in_order([matches.c[n] for n in names], keys)).limit(_rows()).subquery("head"))
     from_matches = (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
-                           match_count.label("matched"), *[head.c[f"key_{i}"] for i in range(len(keys))])
+                           match_count.label("matched"), *[head.c[n] for n in names])
                     .select_from(head.join(model.__table__, ctid == head.c.address))
                     .where(match_count <= COUNT_CAP))
     page_rows = union_all(from_matches, _page_select(page, url_prefix, match_count, match_count > COUNT_CAP))
     page_rows = page_rows.subquery("page_rows")
-    return select(*page_rows.c).order_by(*[(page_rows.c[f"key_{i}"].desc() if desc else page_rows.c[f"key_{i}"].asc())
-                                           for i, (_, desc) in enumerate(keys)])
+    return select(*page_rows.c).order_by(*_in_order([page_rows.c[n] for n in names], keys))
 
 
 def number_matched(conn: Connection, page: Page, first: Row | None, returned: int, more: bool) -> int | None:
