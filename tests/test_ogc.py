@@ -434,7 +434,7 @@ def counted_apart(client, monkeypatch, url: str) -> list[dict]:
     """Return every page from `url` on, its first page counted apart from its rows (as without a bbox)."""
     from heritage_map.ogc import items
 
-    monkeypatch.setattr(items, "counted_in_scan", lambda page: False)
+    monkeypatch.setattr(items, "counted_with_page", lambda page: False)
     monkeypatch.setattr(items, "_statements", items._Statements())
     first = get_json(client, url)
     return [first] + walk(client, rel(first, "next"), "next")
@@ -517,11 +517,37 @@ def test_limits_are_written_into_the_statements(engine, client):
     try:
         get_json(client, f"{ITEMS}?limit=7&category=gate")
         get_json(client, f"{ITEMS}?limit=7&bbox={','.join(map(str, MEDINA_BOX))}")
+        get_json(client, f"{ITEMS}?limit=1500&category=gate")  # streamed: counted first, apart
     finally:
         event.remove(engine, "before_cursor_execute", spy)
-    (page, values), (count, _), (counted, _) = statements
-    assert page.rstrip().endswith("LIMIT 8") and "LIMIT 10001" in count and "rows" not in values
-    assert "LIMIT 10001" in counted and "LIMIT 8" in counted
+    (page_then_count, values), (counted, _), (count, _), *streamed = statements
+    assert "LIMIT 8" in page_then_count and "LIMIT 10001" in page_then_count and "rows" not in values
+    assert "LIMIT 8" in counted and "LIMIT 10001" in counted
+    assert count.rstrip().endswith("LIMIT 10001) AS anon_1") and any("LIMIT 1501" in s for s, _ in streamed)
+
+
+@pytest.mark.parametrize("limit, full", [(30, False), (5, True)])
+def test_a_first_page_without_a_bbox_runs_its_count_only_when_full(app, connection, limit, full):
+    """The count rides in the page's statement, and PostgreSQL runs it only when the page is full."""
+    from sqlalchemy.dialects import postgresql
+
+    from heritage_map.ogc import collections as ogc_collections, items, parse_page
+
+    with app.test_request_context(f"{ITEMS}?category=gate&limit={limit}"):
+        page = parse_page(ogc_collections.COLLECTIONS["heritage-sites"])
+        stmt = items._page_statement(page, "/").params(page.values() | {"rows": page.limit + 1})
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar()[0]["Plan"]
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+    counts = [n for n in nodes(plan) if n.get("Parent Relationship") == "InitPlan" and n["Node Type"] == "Aggregate"
+              and any(c.get("Relation Name") == "sites" or c.get("Index Name") for c in nodes(n))]
+    assert len(counts) == 1 and counts[0]["Actual Loops"] == (1 if full else 0)
+    body = get_json(app.test_client(), f"{ITEMS}?category=gate&limit={limit}")
+    assert body["numberMatched"] == len(GATES) and body["numberReturned"] == min(limit, len(GATES))
 
 
 def test_the_statement_cache_stays_within_its_size():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, Row, Select, String, and_, bindparam,
-                        func, literal, literal_column, null, or_, select, union_all)
+                        case, func, literal, literal_column, null, or_, select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import geojson, queries
@@ -220,8 +220,9 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
     """Yield the page's rows (feature JSON as UTF-8, matched, then its sort key values) in batches, in page order.
 
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
-    matched is NULL except on a first page counted in its own scan (see _build_counted_page_statement),
-    where it is the number of matches, or COUNT_CAP + 1 when the count was given up.
+    matched is NULL but on a first page that carries its count (see counted_with_page): there it is the
+    number of matches, or COUNT_CAP + 1 when the count was given up (NULL too if a page without a bbox
+    is not full: it holds every match).
     """
     values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
     # Core: the rows are plain tuples, no ORM loading.
@@ -248,8 +249,9 @@ def _page_statement(page: Page, url_prefix: str) -> Select:
 
 
 def _build_page_statement(page: Page, url_prefix: str) -> Select:
-    if counted_in_scan(page):
-        stmt = _build_counted_page_statement(page, url_prefix)
+    if counted_with_page(page):
+        build = _build_counted_page_statement if page.bbox is not None else _build_page_then_count_statement
+        stmt = build(page, url_prefix)
     else:
         stmt = _page_select(page, url_prefix, null())
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
@@ -291,12 +293,26 @@ def _in_order(columns: list[ColumnElement], keys: list[tuple[ColumnElement, bool
     return [(col.desc() if desc != backwards else col.asc()) for col, (_, desc) in zip(columns, keys)]
 
 
-def counted_in_scan(page: Page) -> bool:
-    """Tell whether the page's rows carry their count: a first page with a bbox, read in one fetch."""
-    # A bbox is answered through the GiST index, which cannot answer alone: every match is read
-    # from the table. Counting in that same scan saves a second one, about a fifth of a town-wide
-    # page's time. Other filters are often counted from a B-tree alone (index-only), cheaper apart.
-    return page.cursor is None and page.bbox is not None and not streamed(page)
+def counted_with_page(page: Page) -> bool:
+    """Tell whether the page's rows carry their count (when it is needed): a first page read in one fetch."""
+    # One statement, one round trip. With a bbox the count shares the page's scan
+    # (_build_counted_page_statement); without, it is a scan apart, often of a B-tree alone
+    # (index-only), run only when the page is full (_build_page_then_count_statement).
+    return page.cursor is None and not streamed(page)
+
+
+def _build_page_then_count_statement(page: Page, url_prefix: str) -> Select:
+    """Return a first page's SELECT whose rows carry how many records match when the page is full (else NULL)."""
+    keys = _order(page)
+    names = [f"key_{i}" for i in range(len(keys))]
+    page_rows = _page_select(page, url_prefix, null()).cte("page_rows").prefix_with("MATERIALIZED")
+    capped = select(page.collection.model.id).where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).subquery()
+    full = select(func.count()).select_from(page_rows).scalar_subquery() == _rows()  # limit + 1 rows: there is more
+    # PostgreSQL runs a subquery of CASE (an InitPlan) only when its branch is taken: a page that is
+    # not full holds every match, and is not counted again.
+    match_count = case((full, select(func.count()).select_from(capped).scalar_subquery()))
+    return (select(page_rows.c.feature, match_count.label("matched"), *[page_rows.c[n] for n in names])
+            .order_by(*_in_order([page_rows.c[n] for n in names], keys)))
 
 
 def _build_counted_page_statement(page: Page, url_prefix: str) -> Select:
