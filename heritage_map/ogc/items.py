@@ -306,11 +306,10 @@ def _build_page_then_count_statement(page: Page, url_prefix: str) -> Select:
     keys = _order(page)
     names = [f"key_{i}" for i in range(len(keys))]
     page_rows = _page_select(page, url_prefix, null()).cte("page_rows").prefix_with("MATERIALIZED")
-    capped = select(page.collection.model.id).where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).subquery()
     full = select(func.count()).select_from(page_rows).scalar_subquery() == _rows()  # limit + 1 rows: there is more
     # PostgreSQL runs a subquery of CASE (an InitPlan) only when its branch is taken: a page that is
     # not full holds every match, and is not counted again.
-    match_count = case((full, select(func.count()).select_from(capped).scalar_subquery()))
+    match_count = case((full, _capped_count(page).scalar_subquery()))
     return (select(page_rows.c.feature, match_count.label("matched"), *[page_rows.c[n] for n in names])
             .order_by(*_in_order([page_rows.c[n] for n in names], keys)))
 
@@ -360,12 +359,15 @@ def streamed(page: Page) -> bool:
     return page.limit > CHUNK
 
 
+def _capped_count(page: Page) -> Select:
+    """Return the SELECT of how many records match the page's conditions, up to COUNT_CAP + 1."""
+    capped = select(page.collection.model.id).where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).subquery()
+    return select(func.count()).select_from(capped)
+
+
 def count(conn: Connection, page: Page) -> int | None:
     """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
-    def build() -> Select:
-        capped = select(page.collection.model.id).where(and_(*_where(page))).limit(_inline(COUNT_CAP + 1)).subquery()
-        return select(func.count()).select_from(capped)
-    stmt = _statements.get_or_build(("count", page.shape()), build)
+    stmt = _statements.get_or_build(("count", page.shape()), lambda: _capped_count(page))
     matched = conn.scalar(stmt, page.values())
     return matched if matched <= COUNT_CAP else None
 
