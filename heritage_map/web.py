@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import db, maps, params, queries, vocab
-from .assets import static_url
 from .api import FILTERS
+from .assets import static_url
 
 bp = Blueprint("web", __name__)
 

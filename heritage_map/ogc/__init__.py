@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date, datetime, timezone
 from collections.abc import Iterator
+from datetime import date, datetime, timezone
 from itertools import chain
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 from sqlalchemy import Connection, Row
 
-from .. import cql2, db, params
+from .. import cql2, crs, db, params
 from ..errors import InvalidParameter, NotFound, prefers_html
-from .. import crs
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
 

@@ -16,10 +16,10 @@ from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import geojson, queries
+from ..crs import Crs, within_area
 from ..errors import InvalidParameter
 from ..models import SRID
 from .collections import COLLECTIONS, Collection, sort_column
-from ..crs import Crs, within_area
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 10
