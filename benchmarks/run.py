@@ -36,10 +36,11 @@ from urllib.parse import urlsplit
 try:
     import psycopg
 
-    from heritage_map import create_app, vocab
+    from heritage_map import create_app
+    from heritage_map.catalogue import vocab
     from heritage_map.db import make_engine, optimize, upgrade
-    from heritage_map.embedded import PORT as PG_PORT
-    from heritage_map.embedded import SUPERUSER, Cluster
+    from heritage_map.devdb.cluster import PORT as PG_PORT
+    from heritage_map.devdb.cluster import SUPERUSER, Cluster
 except ImportError as exc:  # pragma: no cover - a usage error, said plainly
     sys.exit(f"benchmarks/run.py needs the heritage_map package: run it with our venv's Python "
              f"(e.g. /tmp/venv0/bin/python benchmarks/run.py). ({exc})")

@@ -22,13 +22,17 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, db, errors, ogc, web
+    from . import db, errors, ogc
+    from .api.views import bp as api_bp
+    from .planning.views import bp as planning_bp
+    from .web.views import bp as web_bp
 
     app.url_map.converters["slug"] = SlugConverter
 
     errors.init_app(app)
     db.init_app(app, engine)
-    app.register_blueprint(web.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(planning_bp)
     app.register_blueprint(ogc.bp)
     return app

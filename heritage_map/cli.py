@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import create_app
 from .config import from_env
-from .embedded import Cluster
+from .devdb.cluster import Cluster
 from .errors import HeritageMapError
 
 EXPORT_LAYERS = ("sites", "associations", "projects")
@@ -122,7 +122,7 @@ def optimize() -> None:
 def reset(yes: bool, no_samples: bool) -> None:
     """Delete every record, rebuild the schema and load the seed data again."""
     from .db import alembic_config
-    from .seed import seed as load
+    from .transfer.seed import seed as load
 
     if not yes:
         raise click.ClickException("db reset deletes every record; run it again with --yes to confirm")
@@ -142,7 +142,7 @@ def reset(yes: bool, no_samples: bool) -> None:
 @click.option("--no-samples", is_flag=True, help="leave out (and remove) the records flagged as invented examples")
 def seed(no_samples: bool) -> None:
     """Load or refresh the shipped seed data (geodata/)."""
-    from .seed import seed as load
+    from .transfer.seed import seed as load
 
     engine = app_engine()
     with Session(engine) as session, session.begin():
@@ -159,7 +159,8 @@ def seed(no_samples: bool) -> None:
 @click.option("--skip-invalid", is_flag=True, help="import the valid rows even if some are rejected")
 def import_(file: str, layer: str, crs: str | None, dry_run: bool, skip_invalid: bool) -> None:
     """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, KML, CSV) into a layer, reprojected to EPSG:4326."""
-    from .transfer import ImportFailed, import_layer
+    from .transfer.files import ImportFailed
+    from .transfer.imports import import_layer
 
     engine = app_engine()
     try:
@@ -180,7 +181,8 @@ def import_(file: str, layer: str, crs: str | None, dry_run: bool, skip_invalid:
 @click.option("--crs", default="EPSG:4326", show_default=True, help="output CRS, e.g. EPSG:26192 (Merchich / Sud Maroc)")
 def export(file: str, layer: str, fmt: str | None, crs: str) -> None:
     """Export a layer's published records to FILE."""
-    from .transfer import export_layer, format_for
+    from .transfer.exports import export_layer
+    from .transfer.files import format_for
 
     engine = app_engine()
     with Session(engine) as session:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
-from .embedded import Cluster
+from .devdb.cluster import Cluster
 from .errors import SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -139,7 +139,7 @@ def optimize(eng: Engine) -> list[str]:
 
 def is_empty(eng: Engine) -> bool:
     """Tell whether the database has no site yet (or no tables)."""
-    from .models import Site
+    from .catalogue.models import Site
 
     if not inspect(eng).has_table("sites"):
         return True
@@ -181,7 +181,7 @@ def setup_lock(eng: Engine) -> Iterator[None]:
 
 def set_up(eng: Engine, geodata: Path) -> None:
     """Apply migrations, and load the seed if the database is empty, one process at a time."""
-    from .seed import seed
+    from .transfer.seed import seed
 
     ensure_postgis(eng)  # first: it also says clearly when the server cannot be reached
     with setup_lock(eng):

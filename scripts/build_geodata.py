@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from heritage_map import vocab  # noqa: E402
+from heritage_map.catalogue import vocab  # noqa: E402
 
 # --------------------------------------------------------------------------
 # General rules

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from heritage_map import create_app
 from heritage_map.config import ROOT
 from heritage_map.db import make_engine, upgrade
-from heritage_map.embedded import Cluster
-from heritage_map.models import Site
-from heritage_map.seed import seed
+from heritage_map.devdb.cluster import Cluster
+from heritage_map.transfer.seed import seed
 
 # One database per run, so that two runs on one machine do not drop each other's data.
 TEST_DB = f"heritage_map_test_{os.getpid()}"
@@ -104,21 +103,6 @@ def reading(connection):
     """Give the app's reads the test's connection, in a savepoint so a failing query spoils nothing."""
     with connection.begin_nested():
         yield connection
-
-
-def make_site(session: Session, **overrides) -> Site:
-    """Add a valid published heritage site (overridable) and flush it."""
-    from geoalchemy2.shape import from_shape
-    from shapely import Point
-
-    values = dict(slug="test-site", name_en="Test site", kind="heritage", category="gate",
-                  coord_confidence="medium", status="published", sources=["https://example.org/source"],
-                  geom=from_shape(Point(-8.877, 30.47), srid=4326))
-    values.update(overrides)
-    site = Site(**values)
-    session.add(site)
-    session.flush()
-    return site
 
 
 def pytest_report_header(config):

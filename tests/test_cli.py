@@ -21,10 +21,10 @@ from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 import conftest
-from heritage_map import queries
+from heritage_map.catalogue import queries
 from heritage_map.cli import main
 from heritage_map.db import make_engine
-from heritage_map.embedded import Cluster
+from heritage_map.devdb.cluster import Cluster
 
 CLI_DB = "heritage_map_cli"
 

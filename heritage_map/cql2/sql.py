@@ -13,7 +13,7 @@ from sqlalchemy import Text, and_, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import InvalidParameter
-from ..queries import once
+from ..catalogue.queries import once
 from .nodes import (_ARITY, _COMPARE, _INSTANT, _SPATIAL, Literal, Node, Op, Property, Queryable, _describe, _fail,
                     _parse_instant, _short)
 from .parse import parse_json, parse_text

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from heritage_map.config import normalize_url
-from heritage_map.models import Base
+from heritage_map.catalogue.models import Base
 
 
 def include_object(obj, name, type_, reflected, compare_to):

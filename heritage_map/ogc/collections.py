@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import queries, vocab
+from ..catalogue import queries, vocab
+from ..catalogue.models import Association, Project, Site
 from ..cql2 import Queryable
 from ..errors import NotFound
-from ..models import Association, Project, Site
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, 
                         case, func, literal, literal_column, null, or_, select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import geojson, queries
+from ..catalogue import geojson, queries
+from ..catalogue.models import SRID
 from ..crs import Crs, within_area
 from ..errors import InvalidParameter
-from ..models import SRID
 from .collections import COLLECTIONS, Collection, sort_column
 
 MAX_LIMIT = 10_000

@@ -1,0 +1,1 @@
+"""The GeoJSON API of the published records and their exports as files."""

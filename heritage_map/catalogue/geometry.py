@@ -1,0 +1,60 @@
+"""Geometry checks run before anything touches the database: type, bounds, validity and size."""
+
+from __future__ import annotations
+
+import numpy
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import InvalidGeometry, TooLarge
+
+# A generous envelope of Morocco (Western Sahara included): a cheap guard against swapped
+# axes and wrong CRSs, not a border test.
+MOROCCO_BOUNDS = (-17.5, 20.5, -0.9, 36.0)
+MAX_VERTICES = 10_000
+SHAPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
+
+
+def check(geom: BaseGeometry | None, *, allowed: tuple[str, ...] = SHAPES,
+          bounds: tuple[float, float, float, float] = MOROCCO_BOUNDS, max_vertices: int = MAX_VERTICES) -> BaseGeometry:
+    """Return `geom` (in lon/lat, SRID 4326) if it is fit to store, else raise InvalidGeometry saying why.
+
+    >>> from shapely import Point, Polygon
+    >>> check(Point(-8.877, 30.47)).wkt
+    'POINT (-8.877 30.47)'
+    >>> check(None)
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidGeometry: no geometry
+    >>> check(Point(30.47, -8.877))
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidGeometry: coordinates outside Morocco (lon -17.5..-0.9, lat 20.5..36.0): first at 30.47, -8.877; are longitude and latitude swapped, or is the CRS wrong?
+    >>> check(Polygon([(-8.88, 30.46), (-8.87, 30.47), (-8.88, 30.47), (-8.87, 30.46)]))
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidGeometry: invalid geometry: Self-intersection[-8.875 30.465]
+    """
+    if geom is None or geom.is_empty:
+        raise InvalidGeometry("no geometry" if geom is None else "empty geometry")
+    if geom.geom_type not in allowed:
+        raise InvalidGeometry(f"geometry type {geom.geom_type} is not allowed here (allowed: {', '.join(allowed)})")
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+    n = shapely.get_num_coordinates(geom)
+    if n > max_vertices:
+        raise TooLarge(f"geometry has {n} vertices; at most {max_vertices} are accepted")
+    coords = shapely.get_coordinates(geom)
+    if not numpy.isfinite(coords).all():
+        raise InvalidGeometry("geometry has non-finite coordinates")
+    west, south, east, north = bounds
+    outside = (coords[:, 0] < west) | (coords[:, 0] > east) | (coords[:, 1] < south) | (coords[:, 1] > north)
+    if outside.any():
+        x, y = coords[outside.argmax()]
+        raise InvalidGeometry(
+            f"coordinates outside Morocco (lon {west}..{east}, lat {south}..{north}): first at {x:g}, {y:g}; "
+            "are longitude and latitude swapped, or is the CRS wrong?"
+        )
+    if not geom.is_valid:
+        raise InvalidGeometry(f"invalid geometry: {shapely.is_valid_reason(geom)}")
+    return geom

@@ -1,0 +1,1 @@
+"""The planners' tools: spatial questions, the geometries people send, the planner page and screening report."""

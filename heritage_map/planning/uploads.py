@@ -1,0 +1,124 @@
+"""Geometries sent by people: a GeoJSON body or an uploaded file, checked before any query sees them."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from werkzeug.datastructures import FileStorage
+
+from ..catalogue.geometry import MAX_VERTICES, check
+from ..errors import InvalidGeometry, InvalidParameter, TooLarge
+from ..transfer.files import ImportFailed, read_file
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".kml", ".gpkg", ".zip")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def from_geojson(doc, *, allowed: tuple[str, ...] | None = None) -> BaseGeometry:
+    """Return the geometry of a GeoJSON Geometry, Feature or FeatureCollection (merged), checked."""
+    if isinstance(doc, (str, bytes)):
+        try:
+            doc = json.loads(doc)
+        except ValueError as exc:
+            raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or "type" not in doc:
+        raise InvalidParameter("expected a GeoJSON geometry, Feature or FeatureCollection")
+    kind = doc["type"]
+    try:
+        if kind == "Feature":
+            geom = shape(doc["geometry"]) if doc.get("geometry") else None
+        elif kind == "FeatureCollection":
+            geom = merge([shape(f["geometry"]) for f in doc.get("features", []) if f.get("geometry")])
+        else:
+            geom = shape(doc)
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
+        raise InvalidGeometry(f"not a readable GeoJSON geometry: {exc}") from None
+    return check(_to_lonlat(geom, doc.get("crs")), **({"allowed": allowed} if allowed else {}))
+
+
+def _to_lonlat(geom: BaseGeometry | None, crs_member) -> BaseGeometry | None:
+    """Reproject a geometry from the CRS an old-style GeoJSON "crs" member names (RFC 7946 has none: lon/lat)."""
+    if geom is None or not crs_member:
+        return geom
+    try:
+        source = CRS.from_user_input(crs_member["properties"]["name"])
+    except (KeyError, TypeError, CRSError) as exc:
+        raise InvalidParameter(f"the GeoJSON crs member names no CRS PROJ knows: {exc}") from None
+    if source.is_geographic and source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return geom
+    to_lonlat = Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+    return shapely.transform(geom, lambda xy: numpy.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+
+
+def from_upload(upload: FileStorage, *, allowed: tuple[str, ...] | None = None) -> BaseGeometry:
+    """Return the merged geometry of an uploaded file (GeoJSON, KML, GeoPackage, zipped Shapefile), checked."""
+    name = Path(upload.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InvalidParameter(f"cannot read {name!r}: send GeoJSON, KML, GeoPackage or a zipped Shapefile")
+    data = upload.read()  # at most MAX_CONTENT_LENGTH bytes
+    if suffix in (".json", ".geojson"):
+        return from_geojson(data, allowed=allowed)  # read as JSON here: GDAL never opens it
+    _check_content(name, suffix, data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            frame = read_file(path)
+        except ImportFailed as exc:
+            # Name the file as sent, never the server's temporary path.
+            raise InvalidParameter(exc.message.replace(str(path), name).replace(path.name, name)) from None
+    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+    if not geoms:
+        raise InvalidGeometry(f"{name} holds no geometry")
+    return check(merge(geoms), **({"allowed": allowed} if allowed else {}))
+
+
+def _check_content(name: str, suffix: str, data: bytes) -> None:
+    """Refuse a file whose content is not what its name says.
+
+    GDAL picks its driver from the content: a "KML" that is really a VRT could make the
+    server read its own files or fetch URLs. So each format is checked before GDAL opens it.
+    """
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix == ".gpkg":
+        ok = data.startswith(b"SQLite format 3\x00")
+    elif suffix == ".kml":
+        # No DTD: entities could pull in local files or expand without end.
+        ok = head.startswith((b"<?xml", b"<kml")) and b"<kml" in head and b"<!DOCTYPE" not in data.upper() \
+            and b"<!ENTITY" not in data.upper()
+    else:
+        try:
+            members = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            members = []
+        ok = any(m.lower().endswith(".shp") for m in members) and all(
+            m.lower().endswith(SHAPEFILE_PARTS) and "/" not in m and "\\" not in m for m in members)
+    if not ok:
+        kind = {".gpkg": "a GeoPackage", ".kml": "a KML document",
+                ".zip": "a zip of Shapefile parts (.shp, .shx, .dbf, .prj, .cpg)"}[suffix]
+        raise InvalidParameter(f"{name} is not {kind}")
+
+
+def merge(parts: list[BaseGeometry]) -> BaseGeometry | None:
+    """Return the union of `parts` (one part as it is), or None when there is none."""
+    # Count before merging: the union of many small parts is itself the costly step.
+    vertices = int(shapely.get_num_coordinates(parts).sum()) if parts else 0
+    if vertices > MAX_VERTICES:
+        raise TooLarge(f"the shapes have {vertices} vertices in all; at most {MAX_VERTICES} are accepted")
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    try:
+        return shapely.union_all(parts)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidGeometry(f"cannot merge the shapes: {exc}") from None

@@ -1,0 +1,224 @@
+"""Folium map builders: the full-window explorer, the planner's map, and the small maps of a record or a report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import folium
+import shapely
+import shapely.geometry
+from branca.element import CssLink, JavascriptLink, MacroElement
+from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
+from jinja2 import Template
+
+from ..catalogue import vocab
+from .assets import localize
+
+# Inside the walls, between Place Assarag and the Kasbah.
+MEDINA_CENTRE = (30.4725, -8.8810)
+
+# Map layers: (key, label, colour for shapes); the loader sorts features into them.
+LAYERS = (
+    ("heritage", "Heritage sites", "#8b1e1e"),
+    ("environment", "Environmental sites", "#1e6b3a"),
+    ("ramparts", "Ramparts outline", "#b5651d"),
+    ("projects", "Projects", "#5b3c88"),
+    ("associations", "Associations", "#1f5f8b"),
+)
+# The works footprint on a screening report.
+FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
+
+
+class Loader(MacroElement):
+    """Fill the map's layers from GeoJSON (fetched from the API, or given inline) with the static map.js."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HeritageMap.load({{ this._parent.get_name() }}, {
+  {%- for key, name in this.groups.items() %}
+  {{ key|tojson }}: {layer: {{ name }}, cluster: {{ this.clusters.get(key, 'null') }}},
+  {%- endfor %}
+}, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, groups: dict, clusters: dict, config: dict):
+        super().__init__()
+        self._name = "HeritageMapLoader"
+        self.groups = groups
+        self.clusters = clusters
+        self.config = config
+
+
+class Legend(MacroElement):
+    """A legend of categories with their marker colour and icon."""
+
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<details class="map-legend" open>
+  <summary>Legend</summary>
+  <ul>
+  {%- for c in this.categories %}
+    <li><span class="awesome-marker awesome-marker-icon-{{ c.color }} legend-marker"><i class="fa fa-{{ c.icon }} icon-white"></i></span>
+        {{ c.en }}<span class="legend-ar" lang="ar" dir="rtl">{{ c.ar }}</span></li>
+  {%- endfor %}
+    <li><span class="legend-line" style="border-color:#b5651d"></span> Ramparts (estimated outline)</li>
+    <li><span class="legend-line" style="border-color:#5b3c88"></span> Project footprint</li>
+    <li><span class="legend-dot" style="background:#1f5f8b"></span> Association seat</li>
+  </ul>
+</details>
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Legend"
+        self.categories = list(vocab.CATEGORIES.values())
+
+
+@dataclass
+class Basemap:
+    """Tile URL template and attribution; url 'none' means no basemap."""
+
+    url: str
+    attribution: str
+
+    @classmethod
+    def from_config(cls, config) -> Basemap:
+        """Return the basemap an app config names in TILE_URL and TILE_ATTRIBUTION."""
+        return cls(config["TILE_URL"], config["TILE_ATTRIBUTION"])
+
+
+def _base(location, zoom: int, basemap: Basemap, **kwargs) -> folium.Map:
+    """Return a map with the basemap (if any) and a scale bar."""
+    # The map's own maxZoom: without a tile layer (basemap 'none') MarkerCluster throws "Map has no maxZoom".
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, maxZoom=19, **kwargs)
+    if basemap.url.lower() != "none":
+        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name="Basemap", max_zoom=19).add_to(m)
+    return m
+
+
+def _add_loader(m: folium.Map, layers: tuple, config: dict, static_url: Callable[[str], str],
+                cluster: bool = True) -> None:
+    """Create the layer groups, hand them to the loader, and link map.js and map.css."""
+    groups, clusters = {}, {}
+    for key, label, _colour in layers:
+        group = folium.FeatureGroup(name=label, show=True).add_to(m)
+        groups[key] = group.get_name()
+        if cluster and key in ("heritage", "environment", "associations", "projects"):
+            cluster = MarkerCluster(control=False, options={"showCoverageOnHover": False,
+                                                            "maxClusterRadius": 40}).add_to(group)
+            clusters[key] = cluster.get_name()
+    config = {**config, "categories": {c.slug: {"icon": c.icon, "color": c.color, "en": c.en, "fr": c.fr,
+                                                 "ar": c.ar, "kind": c.kind} for c in vocab.CATEGORIES.values()},
+              "colours": {key: colour for key, _label, colour in layers}}
+    m.add_child(Loader(groups, clusters, config))
+    root = m.get_root()
+    root.header.add_child(JavascriptLink(static_url("js/map.js")), name="heritage_map_js")
+    root.header.add_child(CssLink(static_url("css/map.css")), name="heritage_map_css")
+
+
+def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
+    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
+    m = _base(MEDINA_CENTRE, 15, basemap)
+    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    Fullscreen(position="topleft").add_to(m)
+    LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(Legend())
+    localize(m, static_url)
+    return m
+
+
+def record_map(basemap: Basemap, layer: str, geojson_text: str, static_url: Callable[[str], str]) -> folium.Map:
+    """Return a small map showing one record, given as a GeoJSON FeatureCollection."""
+    m = _base(MEDINA_CENTRE, 16, basemap)
+    chosen = tuple(entry for entry in LAYERS if entry[0] in _record_layers(layer))
+    _add_loader(m, chosen, {"inline": {layer: geojson_text}, "fit": True, "popups": False}, static_url)
+    localize(m, static_url)
+    return m
+
+
+def _record_layers(layer: str) -> tuple[str, ...]:
+    return {"sites": ("heritage", "environment", "ramparts")}.get(layer, (layer,))
+
+
+class Planner(MacroElement):
+    """Hand the map, its drawn-footprint group and its results group to the static planner.js."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HeritagePlanner.init({{ this._parent.get_name() }}, {
+  drawn: {{ this.drawn }}, results: {{ this.results }}
+}, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, drawn: str, results: str, config: dict):
+        super().__init__()
+        self._name = "HeritagePlanner"
+        self.drawn = drawn
+        self.results = results
+        self.config = config
+
+
+def planner_map(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
+    """Return the planner's map: every layer for context, a drawing toolbar for the footprint, a results layer."""
+    m = _base(MEDINA_CENTRE, 15, basemap)
+    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    drawn = folium.FeatureGroup(name="Footprint", show=True).add_to(m)
+    results = folium.FeatureGroup(name="Results", show=True).add_to(m)
+    Draw(feature_group=drawn, position="topleft", show_geometry_on_click=False,
+         draw_options={"polygon": {"allowIntersection": False, "showArea": False},
+                       "polyline": {"showLength": True}, "rectangle": {"showArea": False},
+                       "marker": True, "circle": False, "circlemarker": False},
+         edit_options={"poly": {"allowIntersection": False}}).add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    categories = {c.slug: c.en for c in vocab.CATEGORIES.values()}
+    m.add_child(Planner(drawn.get_name(), results.get_name(), {"categories": categories}))
+    m.get_root().header.add_child(JavascriptLink(static_url("js/planner.js")), name="heritage_planner_js")
+    localize(m, static_url)
+    return m
+
+
+def report_map(basemap: Basemap, answer: dict, static_url: Callable[[str], str]) -> folium.Map:
+    """Return a screening report's small map: the sites found and the footprint of a screening answer."""
+    footprint = answer.get("footprint")
+    m = _base(MEDINA_CENTRE, 16, basemap)
+    chosen = (*(entry for entry in LAYERS if entry[0] in _record_layers("sites")), FOOTPRINT)
+    shapes = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": footprint, "properties": {"slug": "footprint", "name_en": "Works footprint"}}
+    ] if footprint else []}
+    inline = {"sites": json.dumps(answer), "footprint": json.dumps(shapes)}
+    bounds = _report_bounds(footprint, answer["features"])
+    _add_loader(m, chosen, {"inline": inline, "fit": bounds is None, "popups": False}, static_url, cluster=False)
+    if bounds is not None:
+        m.fit_bounds(bounds, padding=(24, 24), max_zoom=17)
+    localize(m, static_url)
+    return m
+
+
+def _report_bounds(footprint: dict | None, features: list[dict]) -> list | None:
+    """Return [[south, west], [north, east]] around the footprint and the point sites found, or None.
+
+    A long line found (the ramparts, the river) is drawn whole but does not pull the view away from the works.
+    """
+    points = [f["geometry"]["coordinates"] for f in features
+              if f.get("geometry") and f["geometry"]["type"] == "Point"]
+    if footprint:
+        points.extend(shapely.get_coordinates(shapely.geometry.shape(footprint)).tolist())
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """Render a map into the header, body and script parts a page template places."""
+    root = m.get_root()
+    root.render()
+    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+

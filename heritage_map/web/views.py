@@ -1,0 +1,93 @@
+"""Pages for people: the map, the planner, index pages with filters, record pages and the forum sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from .. import db, params
+from ..api.views import FILTERS
+from ..catalogue import queries, vocab
+from . import maps
+from .assets import static_url
+
+bp = Blueprint("web", __name__)
+
+
+def basemap() -> maps.Basemap:
+    """Return the configured basemap."""
+    return maps.Basemap.from_config(current_app.config)
+
+
+def record_map(layer: str, slug: str) -> dict | None:
+    """Return the rendered parts of a record's small map, or None when it has no geometry."""
+    geojson_text = queries.record_geojson(db.session(), layer, slug, url_for("web.index"))
+    if geojson_text is None:
+        return None
+    return maps.render_parts(maps.record_map(basemap(), layer, geojson_text, static_url))
+
+
+def filters_for(layer: str) -> dict:
+    """Parse an index page's filters from the query string."""
+    allowed = FILTERS[layer]
+    params.known_only(request.args, set(allowed))
+    return {name: params.choice(request.args, name, values) for name, values in allowed.items()}
+
+
+@bp.get("/")
+def index():
+    """The full-window map of every published layer."""
+    sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url))
+    return render_template("web/map.html", map=parts)
+
+
+@bp.get("/sites")
+def sites():
+    """Index of published sites, filtered by kind and category."""
+    chosen = filters_for("sites")
+    records = queries.list_records(db.session(), "sites", **chosen)
+    return render_template("web/sites.html", sites=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/sites/<slug:slug>")
+def site(slug: str):
+    """One site, with the projects and associations caring for it."""
+    record = queries.get_site(db.session(), slug)
+    return render_template("web/site.html", site=record, carers=queries.site_associations(record),
+                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug))
+
+
+@bp.get("/associations")
+def associations():
+    """Index of published associations, filtered by theme."""
+    chosen = filters_for("associations")
+    records = queries.list_records(db.session(), "associations", **chosen)
+    return render_template("web/associations.html", associations=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/associations/<slug:slug>")
+def association(slug: str):
+    """One association, with its projects."""
+    record = queries.get_association(db.session(), slug)
+    return render_template("web/association.html", association=record, map=record_map("associations", slug))
+
+
+@bp.get("/projects")
+def projects():
+    """Index of published projects, filtered by status and theme."""
+    chosen = filters_for("projects")
+    records = queries.list_records(db.session(), "projects", **chosen)
+    return render_template("web/projects.html", projects=records, chosen=chosen, vocab=vocab)
+
+
+@bp.get("/projects/<slug:slug>")
+def project(slug: str):
+    """One project, with its sites, associations and forum session."""
+    record = queries.get_project(db.session(), slug)
+    return render_template("web/project.html", project=record, map=record_map("projects", slug))
+
+
+@bp.get("/forum")
+def forum():
+    """The sessions of the Taroudant associations forum and the projects born of them."""
+    return render_template("web/forum.html", sessions=queries.forum_sessions(db.session()))
