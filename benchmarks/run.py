@@ -141,7 +141,7 @@ def insert_sql() -> str:
     # Row g is a polygon when floor(g*q/n) steps up at g: exactly q polygons, evenly interleaved.
     return f"""
 INSERT INTO sites (slug, ref, name_en, name_fr, name_ar, kind, category, description_en, period,
-                   protection_status, condition, sources, coord_confidence, status, sample, geom)
+                   protection_status, condition, sources, coord_confidence, publication_status, sample, geom)
 SELECT 'bench-' || lpad(g::text, 6, '0'), 'B' || g,
        'Synthetic site ' || g, 'Site synthétique ' || g, 'موقع تجريبي ' || g,
        'heritage', (%(cats)s::text[])[1 + floor(r_cat * cardinality(%(cats)s::text[]))::int],

@@ -9,11 +9,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from . import create_app
+from .catalogue import layers
 from .config import from_env
 from .devdb.cluster import Cluster
 from .errors import HeritageMapError
 
-EXPORT_LAYERS = ("sites", "associations", "projects")
+EXPORT_LAYERS = tuple(layers.LAYERS)
 
 
 def settings() -> dict:

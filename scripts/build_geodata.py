@@ -727,7 +727,7 @@ def build_feature(row: dict) -> dict:
         "visiting_info": decision.get("visiting_info"),
         "sources": join_sources(row["source_url"]),
         "coord_confidence": confidence,
-        "status": "published",
+        "publication_status": "published",
         "sample": False,
     }
     check_vocab(ref, properties)
@@ -741,7 +741,7 @@ def check_vocab(ref: str, p: dict) -> None:
         "protection_status": vocab.PROTECTIONS,
         "condition": vocab.CONDITIONS,
         "coord_confidence": vocab.CONFIDENCES,
-        "status": vocab.STATUSES,
+        "publication_status": vocab.PUBLICATION_STATES,
     }
     for key, allowed in checks.items():
         if p[key] not in allowed:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heritage_map import create_app
 from heritage_map.config import ROOT
+from heritage_map.catalogue.models import Base
 from heritage_map.db import make_engine, upgrade
 from heritage_map.devdb.cluster import Cluster
 from heritage_map.transfer.seed import seed
@@ -47,8 +48,7 @@ def _prepare(url: str) -> str:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        for table in ("project_sites", "project_associations", "projects", "associations", "sites",
-                      "forum_sessions", "alembic_version"):
+        for table in [*(t.name for t in reversed(Base.metadata.sorted_tables)), "alembic_version"]:
             conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     upgrade(engine)
     with Session(engine) as s, s.begin():

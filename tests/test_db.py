@@ -22,7 +22,7 @@ def real_app(database_url):
 
 
 def heritage_count(connection) -> int:
-    return connection.scalar(text("SELECT count(*) FROM sites WHERE kind = 'heritage' AND status = 'published'"))
+    return connection.scalar(text("SELECT count(*) FROM sites WHERE kind = 'heritage' AND publication_status = 'published'"))
 
 
 def test_a_pooled_connection_the_server_ended_is_replaced_before_use(real_app, connection):
@@ -101,7 +101,7 @@ def test_a_streamed_page_joins_its_batches_trims_the_extra_row_and_counts_first(
     event.listen(engine, "before_cursor_execute", spy)
     client = real_app.test_client()
     body = client.get("/ogc/collections/heritage-sites/items?limit=12").get_json()
-    expected = connection.scalars(text("SELECT slug FROM sites WHERE kind = 'heritage' AND status = 'published' "
+    expected = connection.scalars(text("SELECT slug FROM sites WHERE kind = 'heritage' AND publication_status = 'published' "
                                        "ORDER BY id")).all()
     assert [f["id"] for f in body["features"]] == expected[:12]
     assert body["numberReturned"] == 12 and body["numberMatched"] == len(expected) > 12

@@ -5,57 +5,46 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 
 from .. import crs, db, params
-from ..catalogue import queries, vocab
+from ..catalogue import layers, queries
 from ..errors import NotFound
 from ..transfer import exports, files
+from ..urls import record_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-EXPORTS = {
-    "sites": ("sites", {}), "heritage-sites": ("sites", {"kind": "heritage"}),
-    "environmental-sites": ("sites", {"kind": "environment"}), "ramparts": ("sites", {"category": "rampart"}),
-    "projects": ("projects", {}), "associations": ("associations", {}),
-}
 DOWNLOAD_TYPES = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
                   "shp": "application/zip", "csv": "text/csv", "kml": "application/vnd.google-earth.kml+xml"}
 
-FILTERS = {
-    "sites": {"kind": vocab.KINDS, "category": tuple(vocab.CATEGORIES)},
-    "projects": {"status": vocab.PROJECT_STATUSES, "theme": vocab.THEMES},
-    "associations": {"theme": vocab.THEMES},
-}
+
+def filters_of(layer: str) -> dict:
+    """Parse a layer's filters (see layers.Filter) from the query string; the ones not given are None."""
+    return {f.name: params.choice(request.args, f.name, f.values) for f in layers.get(layer).filters}
 
 
 def layer_response(layer: str) -> Response:
     """Parse a layer's filters, ask PostGIS for the FeatureCollection and send its text as is."""
-    allowed = FILTERS[layer]
-    params.known_only(request.args, {*allowed, "limit", "f"})
-    filters = {name: params.choice(request.args, name, values) for name, values in allowed.items()}
+    params.known_only(request.args, {*(f.name for f in layers.get(layer).filters), "limit", "f"})
+    filters = filters_of(layer)
     limit = params.integer(request.args, "limit", queries.MAX_FEATURES, low=1, high=queries.MAX_FEATURES)
-    body = queries.feature_collection(db.session(), layer, url_prefix=url_for("web.index"), limit=limit,
-                                      **filters)
+    body = queries.feature_collection(db.session(), layer, record_url=record_url(layer), limit=limit, **filters)
     return Response(body, mimetype="application/geo+json")
 
 
-@bp.get("/sites")
-def sites():
-    """Published sites as GeoJSON, filtered by kind and category."""
-    return layer_response("sites")
+def _layer_view(layer: layers.Layer):
+    """Return the view of /api/<layer>: its published records as GeoJSON, filtered by its filters."""
+    def view() -> Response:
+        return layer_response(layer.key)
+
+    filters = " and ".join(f.name for f in layer.filters)
+    view.__doc__ = f"Published {layer.key} as GeoJSON" + (f", filtered by {filters}." if filters else ".")
+    return view
 
 
-@bp.get("/projects")
-def projects():
-    """Published projects as GeoJSON (footprint or null geometry), filtered by status and theme."""
-    return layer_response("projects")
-
-
-@bp.get("/associations")
-def associations():
-    """Published associations as GeoJSON (seat point or null geometry), filtered by theme."""
-    return layer_response("associations")
+for _layer in layers.LAYERS.values():  # endpoints api.sites, api.projects, …
+    bp.add_url_rule(f"/{_layer.key}", _layer.key, _layer_view(_layer))
 
 
 def send_frame(frame, name: str, fmt: str) -> Response:
@@ -75,9 +64,14 @@ def send_frame(frame, name: str, fmt: str) -> Response:
 @bp.get("/export/<collection>")
 def export(collection: str):
     """A collection as GeoJSON, GeoPackage, zipped Shapefile, CSV or KML, in a chosen CRS."""
-    if collection not in EXPORTS:
-        raise NotFound(f"no collection {collection!r} to export (known: {', '.join(EXPORTS)})")
+    if collection in layers.LAYERS:
+        layer, match = collection, {}
+    elif collection in layers.VIEWS:
+        spec, view = layers.VIEWS[collection]
+        layer, match = spec.key, view.match
+    else:
+        known = dict.fromkeys([*layers.LAYERS, *layers.VIEWS])
+        raise NotFound(f"no collection {collection!r} to export (known: {', '.join(known)})")
     params.known_only(request.args, {"format", "crs"})
     fmt = params.choice(request.args, "format", tuple(files.FORMATS)) or "geojson"
-    layer, filters = EXPORTS[collection]
-    return send_frame(exports.layer_frame(db.session(), layer, **filters), collection, fmt)
+    return send_frame(exports.layer_frame(db.session(), layer, **match), collection, fmt)

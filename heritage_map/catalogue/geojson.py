@@ -29,11 +29,24 @@ def _object(members: dict[str, ColumnElement]) -> ColumnElement:
     return cast(func.json_build_object(*args), Text)
 
 
-def merge(props: ColumnElement, added: dict[str, ColumnElement]) -> ColumnElement:
-    """Return a JSON object (as text) with the members `added` (at least one, other names) after its own."""
-    # Two objects joined as text ("{…" + "," + "…}"): jsonb's || would decode and re-encode the
-    # whole object on every row.
-    return func.left(props, -1) + _text(",") + func.substr(_object(added), 2)
+def string_member(name: str, prefix: str, value: ColumnElement, suffix: str) -> ColumnElement:
+    """Return the text `,"name":"prefix…suffix"` around `value`, a text that needs no JSON escaping (a slug)."""
+    return _text("," + json.dumps(name) + ":" + json.dumps(prefix)[:-1]) + value + _text(json.dumps(suffix)[1:])
+
+
+def merge(props: ColumnElement, added: dict[str, ColumnElement], *members: ColumnElement) -> ColumnElement:
+    """Return a JSON object (as text) with `members` (texts from string_member) and then `added` after its own.
+
+    `props` must hold at least one member; `added` may be empty, its names and the members' other than props'.
+    """
+    # Objects joined as text ("{…" + "," + "…}"): jsonb's || would decode and re-encode the
+    # whole object on every row, and json_build_object looks up each argument's type on every row.
+    head = func.left(props, -1)
+    for member in members:
+        head = head + member
+    if not added:
+        return head + _text("}")
+    return head + _text(",") + func.substr(_object(added), 2)
 
 
 def feature(id_column: ColumnElement, geom: ColumnElement, props: ColumnElement,

@@ -10,9 +10,11 @@ from sqlalchemy import (ARRAY, JSON, Boolean, CheckConstraint, Date, DateTime, F
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import vocab
+from .geometry import SHAPES
 
 SRID = 4326
-SHAPE_TYPES = ("ST_Point", "ST_LineString", "ST_Polygon", "ST_MultiPoint", "ST_MultiLineString", "ST_MultiPolygon")
+SLUG_PATTERN = "[a-z0-9]+(-[a-z0-9]+)*"
+SHAPE_TYPES = tuple(f"ST_{shape}" for shape in SHAPES)  # as ST_GeometryType names them
 
 
 class Base(DeclarativeBase):
@@ -35,6 +37,11 @@ def shape_check(column: str = "geom") -> CheckConstraint:
     """Return a CHECK constraint allowing only valid (Multi)Point/LineString/Polygon geometries."""
     listed = ", ".join(f"'{t}'" for t in SHAPE_TYPES)
     return CheckConstraint(f"ST_GeometryType({column}) IN ({listed}) AND ST_IsValid({column})", name=f"{column}_shape")
+
+
+def slug_check() -> CheckConstraint:
+    """Return a CHECK constraint keeping slugs to lowercase ASCII words joined by single hyphens (URL path parts)."""
+    return CheckConstraint(f"slug ~ '^{SLUG_PATTERN}$'", name="slug_format")
 
 
 def geometry(nullable: bool, geometry_type: str = "GEOMETRY") -> Mapped[WKBElement]:
@@ -63,12 +70,13 @@ class Site(Timestamped, Base):
     __table_args__ = (
         one_of("kind", vocab.KINDS), one_of("category", tuple(vocab.CATEGORIES)),
         one_of("protection_status", vocab.PROTECTIONS), one_of("condition", vocab.CONDITIONS),
-        one_of("coord_confidence", vocab.CONFIDENCES), one_of("status", vocab.STATUSES), shape_check(),
+        one_of("coord_confidence", vocab.CONFIDENCES), one_of("publication_status", vocab.PUBLICATION_STATES),
+        shape_check(), slug_check(),
         CheckConstraint("protection_buffer_m IS NULL OR protection_buffer_m >= 0", name="buffer_positive"),
         Index("ix_sites_geom", "geom", postgresql_using="gist"),
         Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
-        Index("ix_sites_category", "category", postgresql_include=["status", "kind"]),
+        Index("ix_sites_category", "category", postgresql_include=["publication_status", "kind"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,7 +102,7 @@ class Site(Timestamped, Base):
     visiting_info: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     coord_confidence: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="published")
+    publication_status: Mapped[str] = mapped_column(String(20), default="published")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement] = geometry(nullable=False)
     geojson_properties: Mapped[dict] = geojson_properties()
@@ -108,7 +116,7 @@ class Association(Timestamped, Base):
 
     __tablename__ = "associations"
     __table_args__ = (
-        one_of("status", vocab.STATUSES), shape_check(),
+        one_of("publication_status", vocab.PUBLICATION_STATES), shape_check(), slug_check(),
         Index("ix_associations_geom", "geom", postgresql_using="gist"),
         Index("ix_associations_geog", text("(geom::geography)"), postgresql_using="gist"),
     )
@@ -125,7 +133,7 @@ class Association(Timestamped, Base):
     description_fr: Mapped[str | None] = mapped_column(Text)
     description_en: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    status: Mapped[str] = mapped_column(String(20), default="published")
+    publication_status: Mapped[str] = mapped_column(String(20), default="published")
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True, geometry_type="POINT")
     geojson_properties: Mapped[dict] = geojson_properties()
@@ -159,7 +167,8 @@ class Project(Timestamped, Base):
 
     __tablename__ = "projects"
     __table_args__ = (
-        one_of("status", vocab.PROJECT_STATUSES), one_of("publication_status", vocab.STATUSES), shape_check(),
+        one_of("status", vocab.PROJECT_STATUSES), one_of("publication_status", vocab.PUBLICATION_STATES),
+        shape_check(), slug_check(),
         CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_geog", text("(geom::geography)"), postgresql_using="gist"),
@@ -173,7 +182,7 @@ class Project(Timestamped, Base):
     description_ar: Mapped[str | None] = mapped_column(Text)
     description_fr: Mapped[str | None] = mapped_column(Text)
     description_en: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    status: Mapped[str] = mapped_column(String(20), default="proposed")  # progress, not publication
     publication_status: Mapped[str] = mapped_column(String(20), default="published")
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)

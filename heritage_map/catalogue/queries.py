@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import Select, Text, and_, any_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from ..errors import NotFound
-from . import geojson
-from .models import Association, ForumSession, Project, ProjectAssociation, ProjectSite, Site
+from . import geojson, layers
+from .models import Association, Base, ForumSession, Project, ProjectAssociation, Site
 
 MAX_FEATURES = 10_000
 
@@ -28,52 +26,48 @@ def once(value: ColumnElement) -> ColumnElement:
 
 def published(model):
     """Return the clause that keeps only published records of `model`."""
-    column = model.publication_status if model is Project else model.status
-    return column == "published"
+    return model.publication_status == "published"
 
 
-def properties(model, url_prefix: str, **added: ColumnElement) -> ColumnElement:
-    """Return the GeoJSON properties of `model`'s records as JSON text: the stored ones, then `added`.
+def properties(model, record_url: str | None, **added: ColumnElement) -> ColumnElement:
+    """Return the GeoJSON properties of `model`'s records as JSON text: the stored ones, "url", then `added`.
 
-    The stored ones are written by a trigger whose list of columns lives in a migration (0004): a
-    change to those columns (renamed, retyped, a new property) needs a migration that redefines the
-    trigger function and rewrites the rows (UPDATE … SET id = id).
+    `record_url` is the URL of a record's page with "{slug}" standing for the slug, as the app's
+    routes build it (None: no "url"). The stored properties are written by a trigger whose list of
+    columns lives in a migration (0005): a change to those columns (renamed, retyped, a new
+    property) needs a migration that redefines the trigger function and rewrites the rows.
     """
     props = cast(model.geojson_properties, Text)
-    if url_prefix != "/":
-        # The stored "url" is the record's path under /. The pattern can only be that key: in JSON
-        # text an unescaped quote only delimits a string, and only a key is followed by a colon.
-        props = func.replace(props, '"url":"/', '"url":"' + json.dumps(url_prefix)[1:-1])
-    return geojson.merge(props, added) if added else props
+    members = []
+    if record_url is not None:
+        prefix, _, suffix = record_url.partition("{slug}")
+        # Slugs need no JSON escaping: a CHECK constraint keeps them to [a-z0-9-].
+        members.append(geojson.string_member("url", prefix, model.slug, suffix))
+    return geojson.merge(props, added, *members) if added or members else props
 
 
-LAYERS = {"sites": Site, "associations": Association, "projects": Project}
-
-
-def layer_filters(layer: str, *, kind: str | None = None, category: str | None = None,
-                  status: str | None = None, theme: str | None = None, sample: bool | None = None) -> list:
-    """Return the WHERE clauses for a layer's filters; a filter left as None adds nothing."""
-    model = LAYERS[layer]
-    clauses = [published(model)]
-    if kind is not None:
-        clauses.append(Site.kind == kind)
-    if category is not None:
-        clauses.append(Site.category == category)
-    if status is not None:
-        clauses.append(Project.status == status)
-    if theme is not None:
-        clauses.append(any_(model.themes) == theme)
-    if sample is not None:
-        clauses.append(model.sample.is_(sample))
+def layer_filters(layer: str, **values) -> list:
+    """Return the WHERE clauses for a layer's filters (see layers.Filter) and `sample`; None adds nothing."""
+    spec = layers.get(layer)
+    clauses = [published(spec.model)]
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name == "sample":
+            clauses.append(spec.model.sample.is_(value))
+            continue
+        f = spec.filter(name)
+        column = getattr(spec.model, f.column)
+        clauses.append(any_(column) == value if f.array else column == value)
     return clauses
 
 
-def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", limit: int = MAX_FEATURES,
+def feature_collection(session: Session, layer: str, *, record_url: str | None = None, limit: int = MAX_FEATURES,
                        **filters) -> str:
     """Return the published records of `layer` as GeoJSON FeatureCollection text, built by PostGIS."""
-    model = LAYERS[layer]
+    model = layers.get(layer).model
     features: Select = (
-        select(geojson.feature(model.slug, model.geom, properties(model, url_prefix)), model.slug)
+        select(geojson.feature(model.slug, model.geom, properties(model, record_url)), model.slug)
         .where(and_(*layer_filters(layer, **filters)))
         .order_by(model.slug)
         .limit(limit)
@@ -81,10 +75,10 @@ def feature_collection(session: Session, layer: str, *, url_prefix: str = "/", l
     return session.scalar(geojson.collection(features))
 
 
-def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/") -> str | None:
+def record_geojson(session: Session, layer: str, slug: str, record_url: str | None = None) -> str | None:
     """Return one record as a GeoJSON FeatureCollection, or None when it has no geometry."""
-    model = LAYERS[layer]
-    features = (select(geojson.feature(model.slug, model.geom, properties(model, url_prefix)), model.slug)
+    model = layers.get(layer).model
+    features = (select(geojson.feature(model.slug, model.geom, properties(model, record_url)), model.slug)
                 .where(model.slug == slug, model.geom.is_not(None)))
     text, found = session.execute(geojson.collection(features).add_columns(func.count())).one()
     return text if found else None
@@ -92,7 +86,7 @@ def record_geojson(session: Session, layer: str, slug: str, url_prefix: str = "/
 
 def list_records(session: Session, layer: str, **filters) -> list:
     """Return the published records of `layer`, ordered by slug, for index pages."""
-    model = LAYERS[layer]
+    model = layers.get(layer).model
     return list(session.scalars(select(model).where(and_(*layer_filters(layer, **filters))).order_by(model.slug)))
 
 
@@ -128,7 +122,7 @@ def site_associations(site: Site) -> list[tuple[Association, str, Project]]:
     """Return (association, role, project) for every association caring for `site` through a project."""
     return [(link.association, link.role, project) for project in site.projects
             if project.publication_status == "published"
-            for link in project.links if link.association.status == "published"]
+            for link in project.links if link.association.publication_status == "published"]
 
 
 def forum_sessions(session: Session) -> list[ForumSession]:
@@ -139,19 +133,13 @@ def forum_sessions(session: Session) -> list[ForumSession]:
 
 def counts(session: Session) -> dict[str, int]:
     """Return how many records each table holds, for the seed report and the tests."""
-    return {
-        "sites": session.scalar(select(func.count()).select_from(Site)),
-        "associations": session.scalar(select(func.count()).select_from(Association)),
-        "projects": session.scalar(select(func.count()).select_from(Project)),
-        "forum_sessions": session.scalar(select(func.count()).select_from(ForumSession)),
-        "project_sites": session.scalar(select(func.count()).select_from(ProjectSite)),
-        "project_associations": session.scalar(select(func.count()).select_from(ProjectAssociation)),
-    }
+    return {table.name: session.scalar(select(func.count()).select_from(table))
+            for table in Base.metadata.sorted_tables}
 
 
 def export_rows(session: Session, layer: str, **filters) -> list[dict]:
     """Return the published records of `layer` as dicts of plain values, geometry as WKB, for file export."""
-    model = LAYERS[layer]
+    model = layers.get(layer).model
     options = []
     if model is Project:
         options = [selectinload(Project.sites), selectinload(Project.links).selectinload(ProjectAssociation.association),

@@ -44,7 +44,9 @@ CATEGORIES: dict[str, Category] = {
     )
 }
 
-STATUSES = ("draft", "submitted", "published", "withdrawn")
+# Whether a record is public: only "published" is. A draft is submitted for review, then published or
+# sent back with changes requested; a published record can be withdrawn.
+PUBLICATION_STATES = ("draft", "submitted", "changes_requested", "published", "withdrawn")
 
 # "estimated" means the position was worked out by us, not read from any source.
 CONFIDENCES = ("surveyed", "high", "medium", "low", "estimated")

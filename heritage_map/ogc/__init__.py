@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row
 
 from .. import cql2, crs, db, params
 from ..errors import InvalidParameter, NotFound, prefers_html
+from ..urls import record_url
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -235,11 +236,11 @@ def items_(cid: str):
     """Features of a collection: filtered, sorted, paged by keyset, encoded by PostGIS and streamed."""
     c = collections.get(cid)
     page = parse_page(c)
-    url_prefix = url_for("web.index")
+    url = record_url(c.layer)
     headers = {"Content-Crs": f"<{page.crs.uri}>"}
     if wants_html():
         with db.read(items.streamed(page)) as conn:
-            rows = [row for batch in items.fetch(conn, page, url_prefix) for row in batch]
+            rows = [row for batch in items.fetch(conn, page, url) for row in batch]
             shown, more = rows[: page.limit], len(rows) > page.limit
             first, last = (shown[0], shown[-1]) if shown else (None, None)
             matched = items.number_matched(conn, page, first, len(shown), more) if page.cursor is None else None
@@ -250,13 +251,13 @@ def items_(cid: str):
 
     if not items.streamed(page):  # one fetch: the whole body at once, with its length
         with db.read() as conn:
-            body = b"".join(feature_collection(conn, page, url_prefix))
+            body = b"".join(feature_collection(conn, page, url))
         return Response(body, mimetype="application/geo+json", headers=headers)
 
     def stream():
         # The stream owns its connection: the view has returned by the time the body is sent.
         with db.read(transaction=True) as conn:
-            yield from feature_collection(conn, page, url_prefix)
+            yield from feature_collection(conn, page, url)
 
     body = stream_with_context(stream())
     # The first chunk is made here, in the view: a query that fails then still reaches the error
@@ -265,7 +266,7 @@ def items_(cid: str):
     return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
 
 
-def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> Iterator[bytes]:
+def feature_collection(conn: Connection, page: items.Page, url: str) -> Iterator[bytes]:
     """Yield a page's FeatureCollection as UTF-8 in pieces (a batch of features each, then its members).
 
     Nothing comes before the query has answered (see items_).
@@ -276,7 +277,7 @@ def feature_collection(conn: Connection, page: items.Page, url_prefix: str) -> I
     # would cut the body short.
     counted = page.cursor is None and items.streamed(page)
     matched = items.count(conn, page) if counted else None
-    for batch in items.fetch(conn, page, url_prefix):
+    for batch in items.fetch(conn, page, url):
         if n + len(batch) > page.limit:  # the extra row fetched: there is more
             batch, more = batch[: page.limit - n], True
         if batch:
@@ -324,7 +325,7 @@ def item(cid: str, fid: str):
     text = None
     if "\x00" not in fid:  # no slug holds a NUL, and PostgreSQL would refuse to compare one
         with db.read() as conn:
-            text = items.one(conn, c, fid, out_crs, url_for("web.index"))
+            text = items.one(conn, c, fid, out_crs, record_url(c.layer))
     if text is None:
         raise NotFound(f"no feature {fid!r} in collection {cid!r}")
     feature = json.loads(text)

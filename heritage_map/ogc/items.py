@@ -201,14 +201,14 @@ def geometry_in(page: Page) -> ColumnElement:
 
 
 @functools.lru_cache(maxsize=256)
-def feature_expression(collection_id: str, crs: Crs, url_prefix: str) -> ColumnElement:
+def feature_expression(collection_id: str, crs: Crs, record_url: str) -> ColumnElement:
     """Return the SQL expression of one GeoJSON Feature as UTF-8 bytes: built once per collection, CRS and prefix.
 
     Run it with the execution option binary_results (db.py): the bytes then come as they are.
     """
     c = COLLECTIONS[collection_id]
     precision = geojson.PRECISION if crs.srid == SRID else 2  # degrees to ~1 cm, metres to 1 cm
-    feature = geojson.feature(c.model.slug, geometry_in(Page(c, crs, 1)), queries.properties(c.model, url_prefix),
+    feature = geojson.feature(c.model.slug, geometry_in(Page(c, crs, 1)), queries.properties(c.model, record_url),
                               precision)
     # Bytes, not text: the view joins them and sends them as they are. As text, psycopg would decode
     # most of a megabyte for 1,000 features, Python join it at two bytes a character (Arabic
@@ -216,7 +216,7 @@ def feature_expression(collection_id: str, crs: Crs, url_prefix: str) -> ColumnE
     return func.convert_to(feature, literal_column("'UTF8'"), type_=LargeBinary)
 
 
-def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Row]]:
+def fetch(conn: Connection, page: Page, record_url: str) -> Iterator[Sequence[Row]]:
     """Yield the page's rows (feature JSON as UTF-8, matched, then its sort key values) in batches, in page order.
 
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
@@ -226,7 +226,7 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
     """
     values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
     # Core: the rows are plain tuples, no ORM loading.
-    result = conn.execute(_page_statement(page, url_prefix), values | {"rows": page.limit + 1})
+    result = conn.execute(_page_statement(page, record_url), values | {"rows": page.limit + 1})
     if page.backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = result.all()
@@ -237,23 +237,23 @@ def fetch(conn: Connection, page: Page, url_prefix: str) -> Iterator[Sequence[Ro
         yield result.all()  # whole batches: no Python work per row
 
 
-def _page_statement(page: Page, url_prefix: str) -> Select:
+def _page_statement(page: Page, record_url: str) -> Select:
     """Return the SELECT of a page, built once for all pages of the same shape (their values are parameters).
 
     Building a statement and its cache key afresh costs SQLAlchemy about 0.2 ms, as much as
     PostgreSQL takes to answer a small page; a statement used again has its key already.
     """
-    key = (page.shape(), page.crs, url_prefix, tuple(page.sort), page.cursor and page.cursor["direction"],
+    key = (page.shape(), page.crs, record_url, tuple(page.sort), page.cursor and page.cursor["direction"],
            streamed(page))
-    return _statements.get_or_build(key, lambda: _build_page_statement(page, url_prefix))
+    return _statements.get_or_build(key, lambda: _build_page_statement(page, record_url))
 
 
-def _build_page_statement(page: Page, url_prefix: str) -> Select:
+def _build_page_statement(page: Page, record_url: str) -> Select:
     if counted_with_page(page):
         build = _build_counted_page_statement if page.bbox is not None else _build_page_then_count_statement
-        stmt = build(page, url_prefix)
+        stmt = build(page, record_url)
     else:
-        stmt = _page_select(page, url_prefix, null())
+        stmt = _page_select(page, record_url, null())
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
     # and every later statement on it (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
     stmt = stmt.execution_options(binary_results=True)
@@ -275,13 +275,13 @@ def _inline(value: int) -> BindParameter:
     return literal(value, Integer, literal_execute=True)
 
 
-def _page_select(page: Page, url_prefix: str, match_count: ColumnElement, *where: ColumnElement) -> Select:
+def _page_select(page: Page, record_url: str, match_count: ColumnElement, *where: ColumnElement) -> Select:
     """Return the page's SELECT of (feature, match_count, sort keys…) in page order, with `where` added."""
     keys = _order(page)
     conditions = _where(page) + list(where)
     if page.cursor:
         conditions.append(_after(keys, page.backwards))
-    return (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
+    return (select(feature_expression(page.collection.id, page.crs, record_url).label("feature"),
                    match_count.label("matched"), *[col.label(f"key_{i}") for i, (col, _) in enumerate(keys)])
             .where(and_(*conditions)).order_by(*_in_order([col for col, _ in keys], keys, page.backwards))
             .limit(_rows()))
@@ -301,11 +301,11 @@ def counted_with_page(page: Page) -> bool:
     return page.cursor is None and not streamed(page)
 
 
-def _build_page_then_count_statement(page: Page, url_prefix: str) -> Select:
+def _build_page_then_count_statement(page: Page, record_url: str) -> Select:
     """Return a first page's SELECT whose rows carry how many records match when the page is full (else NULL)."""
     keys = _order(page)
     names = [f"key_{i}" for i in range(len(keys))]
-    page_rows = _page_select(page, url_prefix, null()).cte("page_rows").prefix_with("MATERIALIZED")
+    page_rows = _page_select(page, record_url, null()).cte("page_rows").prefix_with("MATERIALIZED")
     full = select(func.count()).select_from(page_rows).scalar_subquery() == _rows()  # limit + 1 rows: there is more
     # PostgreSQL runs a subquery of CASE (an InitPlan) only when its branch is taken: a page that is
     # not full holds every match, and is not counted again.
@@ -314,7 +314,7 @@ def _build_page_then_count_statement(page: Page, url_prefix: str) -> Select:
             .order_by(*_in_order([page_rows.c[n] for n in names], keys)))
 
 
-def _build_counted_page_statement(page: Page, url_prefix: str) -> Select:
+def _build_counted_page_statement(page: Page, record_url: str) -> Select:
     """Return a first page's SELECT whose rows also carry how many records match (up to COUNT_CAP + 1).
 
     The matches (their sort keys and row addresses, no more) are read once, up to COUNT_CAP + 1,
@@ -333,11 +333,11 @@ def _build_counted_page_statement(page: Page, url_prefix: str) -> Select:
     names = [f"key_{i}" for i in range(len(keys))]
     head = (select(*[matches.c[n] for n in names], matches.c.address)
             .order_by(*_in_order([matches.c[n] for n in names], keys)).limit(_rows()).subquery("head"))
-    from_matches = (select(feature_expression(page.collection.id, page.crs, url_prefix).label("feature"),
+    from_matches = (select(feature_expression(page.collection.id, page.crs, record_url).label("feature"),
                            match_count.label("matched"), *[head.c[n] for n in names])
                     .select_from(head.join(model.__table__, ctid == head.c.address))
                     .where(match_count <= COUNT_CAP))
-    page_rows = union_all(from_matches, _page_select(page, url_prefix, match_count, match_count > COUNT_CAP))
+    page_rows = union_all(from_matches, _page_select(page, record_url, match_count, match_count > COUNT_CAP))
     page_rows = page_rows.subquery("page_rows")
     return select(*page_rows.c).order_by(*_in_order([page_rows.c[n] for n in names], keys))
 
@@ -372,10 +372,10 @@ def count(conn: Connection, page: Page) -> int | None:
     return matched if matched <= COUNT_CAP else None
 
 
-def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, url_prefix: str) -> bytes | None:
+def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, record_url: str) -> bytes | None:
     """Return one feature's JSON (UTF-8), or None if it is not there."""
-    stmt = _statements.get_or_build(("one", collection.id, crs, url_prefix), lambda: (
-        select(feature_expression(collection.id, crs, url_prefix))
+    stmt = _statements.get_or_build(("one", collection.id, crs, record_url), lambda: (
+        select(feature_expression(collection.id, crs, record_url))
         .where(and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))
         .execution_options(binary_results=True)))
     return conn.scalar(stmt, {"slug": feature_id})

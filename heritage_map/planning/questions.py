@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import LargeBinary, Numeric, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from ..catalogue import geojson, queries, vocab
+from ..catalogue import geojson, layers, queries, vocab
 from ..catalogue.models import SRID, Site
 
 MAX_RADIUS_M = 50_000
@@ -39,28 +39,28 @@ def buffer_m():
     return func.coalesce(Site.protection_buffer_m, defaults)
 
 
-def near(session: Session, layer: str, point: BaseGeometry, radius_m: float, url_prefix: str = "/") -> str:
+def near(session: Session, layer: str, point: BaseGeometry, radius_m: float, record_url: str | None = None) -> str:
     """Return the published records of `layer` within `radius_m` of `point`, nearest first, as GeoJSON."""
-    model = queries.LAYERS[layer]
+    model = layers.get(layer).model
     here = _geography(_bound(point))
     distance = func.ST_Distance(_geography(model.geom), here)
-    props = queries.properties(model, url_prefix, distance_m=_metres(distance))
+    props = queries.properties(model, record_url, distance_m=_metres(distance))
     features = (select(geojson.feature(model.slug, model.geom, props), distance, model.slug)
                 .where(and_(*queries.layer_filters(layer)), func.ST_DWithin(_geography(model.geom), here, radius_m)))
     return session.scalar(geojson.collection(features))
 
 
-def within(session: Session, layer: str, area: BaseGeometry, url_prefix: str = "/") -> str:
+def within(session: Session, layer: str, area: BaseGeometry, record_url: str | None = None) -> str:
     """Return the published records of `layer` that meet `area`, saying which lie wholly inside, as GeoJSON."""
-    model = queries.LAYERS[layer]
+    model = layers.get(layer).model
     zone = _bound(area)
-    props = queries.properties(model, url_prefix, inside=func.ST_Within(model.geom, zone))
+    props = queries.properties(model, record_url, inside=func.ST_Within(model.geom, zone))
     features = (select(geojson.feature(model.slug, model.geom, props), model.slug)
                 .where(and_(*queries.layer_filters(layer)), func.ST_Intersects(model.geom, zone)))
     return session.scalar(geojson.collection(features))
 
 
-def screening(session: Session, footprint: BaseGeometry, distance_m: float, url_prefix: str = "/",
+def screening(session: Session, footprint: BaseGeometry, distance_m: float, record_url: str | None = None,
               extra: dict | None = None) -> str:
     """Return every published site whose protection zone the footprint touches, or within `distance_m` of it.
 
@@ -76,7 +76,7 @@ def screening(session: Session, footprint: BaseGeometry, distance_m: float, url_
     zone = case((buffer > 0, func.ST_Buffer(site_geog, buffer)), else_=site_geog)
     overlap = func.ST_Area(func.ST_Intersection(zone, fp_geog))
     # protection_status and condition are among every site's own properties already.
-    props = queries.properties(Site, url_prefix, buffer_m=buffer, distance_m=_metres(distance),
+    props = queries.properties(Site, record_url, buffer_m=buffer, distance_m=_metres(distance),
                                zone_touched=touched, overlap_m2=_metres(overlap, 0))
     features = (select(geojson.feature(Site.slug, Site.geom, props), case((touched, 0), else_=1), distance, Site.slug)
                 .where(queries.published(Site),

@@ -11,9 +11,10 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import db, params
 from ..api.views import send_frame
-from ..catalogue import geometry, queries, vocab
+from ..catalogue import geometry, layers, vocab
 from ..errors import InvalidParameter
 from ..transfer import files
+from ..urls import record_url
 from ..web import maps
 from ..web.assets import static_url
 from . import questions, uploads
@@ -29,7 +30,7 @@ DEFAULT_SCREENING_M = 200
 @bp.get("/planner")
 def planner():
     """The planner's page: draw or upload a footprint, ask a spatial question, see and download the answer."""
-    sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
+    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
     parts = maps.render_parts(maps.planner_map(maps.Basemap.from_config(current_app.config), sources, static_url))
     return render_template("planning/planner.html", map=parts)
 
@@ -83,17 +84,17 @@ def near():
     if lon is None or lat is None:
         raise InvalidParameter("lon and lat are required (WGS 84 degrees)")
     radius = number({}, "radius", 200, 0, questions.MAX_RADIUS_M)
-    layer = params.choice(request.args, "layer", tuple(queries.LAYERS)) or "sites"
+    layer = params.choice(request.args, "layer", tuple(layers.LAYERS)) or "sites"
     point = geometry.check(shapely.Point(lon, lat))
-    return answer(questions.near(db.session(), layer, point, radius, url_for("web.index")), f"near-{layer}")
+    return answer(questions.near(db.session(), layer, point, radius, record_url(layer)), f"near-{layer}")
 
 
 @bp.post("/api/within")
 def within():
     """Records that meet a drawn or uploaded polygon, saying which lie wholly inside."""
     area, options = question_input(AREAS)
-    layer = params.choice({**request.args, **options}, "layer", tuple(queries.LAYERS)) or "sites"
-    return answer(questions.within(db.session(), layer, area, url_for("web.index")), f"within-{layer}")
+    layer = params.choice({**request.args, **options}, "layer", tuple(layers.LAYERS)) or "sites"
+    return answer(questions.within(db.session(), layer, area, record_url(layer)), f"within-{layer}")
 
 
 def screen() -> tuple[BaseGeometry, float, str]:
@@ -103,7 +104,7 @@ def screen() -> tuple[BaseGeometry, float, str]:
     session = db.session()
     extra = {"distance_m": distance, "footprint_area_m2": round(questions.area_m2(session, footprint), 1),
              "footprint": shapely.geometry.mapping(footprint)}
-    return footprint, distance, questions.screening(session, footprint, distance, url_for("web.index"), extra)
+    return footprint, distance, questions.screening(session, footprint, distance, record_url("sites"), extra)
 
 
 @bp.post("/api/screening")

@@ -10,17 +10,16 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy.orm import Session
 
-from ..catalogue import queries
+from ..catalogue import layers, queries
 from ..catalogue.models import SRID
 from ..errors import InvalidParameter
-from .fields import LAYERS
 from .files import flat, write_file
 
 
 def layer_frame(session: Session, layer: str, *, crs: str = "EPSG:4326", **filters) -> gpd.GeoDataFrame:
     """Return the published records of `layer` as a GeoDataFrame in the same columns the import reads."""
     rows = queries.export_rows(session, layer, **filters)
-    names = [f.name for f in LAYERS[layer]["fields"]]
+    names = [f.name for f in layers.get(layer).fields]
     data = {n: [flat(r.get(n)) for r in rows] for n in names}
     geoms = shapely.from_wkb([r["wkb"] for r in rows]) if rows else []
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=f"EPSG:{SRID}"), crs=f"EPSG:{SRID}")
@@ -29,8 +28,8 @@ def layer_frame(session: Session, layer: str, *, crs: str = "EPSG:4326", **filte
 
 def export_layer(session: Session, layer: str, fmt: str, path: str | Path, *, crs: str = "EPSG:4326") -> Path:
     """Write the published records of `layer` to `path` in `fmt` and CRS `crs`."""
-    if layer not in LAYERS:
-        raise InvalidParameter(f"unknown layer {layer!r} (known: {', '.join(LAYERS)})")
+    if layer not in layers.LAYERS:
+        raise InvalidParameter(f"unknown layer {layer!r} (known: {', '.join(layers.LAYERS)})")
     try:
         CRS.from_user_input(crs)
     except CRSError as exc:

@@ -16,9 +16,9 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from ..catalogue import layers
 from ..catalogue.models import SRID
 from ..errors import HeritageMapError, InvalidParameter
-from .fields import long_name, short_name
 
 if TYPE_CHECKING:
     from .imports import ImportReport
@@ -220,3 +220,24 @@ def flat(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+def long_name(column: str) -> str:
+    """Map a DBF short field name (with a split suffix, as in desc_en2) back to its full name."""
+    base = column.rstrip("0123456789")
+    for layer in layers.LAYERS.values():
+        for f in layer.fields:
+            if base == f.short and f.short != f.name:
+                return f.name + column[len(base):]
+    return column
+
+
+def short_name(column: str) -> str:
+    """Map a full field name to its DBF name (10 characters at most), keeping split suffixes."""
+    base = column.rstrip("0123456789")
+    suffix = column[len(base):]
+    for layer in layers.LAYERS.values():
+        for f in layer.fields:
+            if f.name == base:
+                return f.short[: 10 - len(suffix)] + suffix
+    return column[:10]

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from ..catalogue import vocab
+from ..catalogue import layers, vocab
+from ..catalogue.fields import SLUG, Field, missing, slugify
 from ..catalogue.geometry import check
 from ..catalogue.models import SRID, Association, ForumSession, Project, ProjectAssociation, Site
 from ..errors import InvalidGeometry, InvalidParameter
-from .fields import LAYERS, SLUG, Field, missing, slugify
 from .files import ImportFailed, read_file
 
 
@@ -51,17 +51,17 @@ class ImportReport:
 
 def parse_rows(frame: gpd.GeoDataFrame, layer: str) -> tuple[list[dict], list[RowError]]:
     """Turn each row into a record of typed values, or a RowError naming the row and the reason."""
-    spec = LAYERS[layer]
-    frame = _join_split_texts(frame, spec["fields"])
+    spec = layers.get(layer)
+    frame = _join_split_texts(_renamed(frame, spec.fields), spec.fields)
     records, errors, seen = [], [], {}
     # On update only the file's own columns change: a partial file must not blank the rest.
-    present = {f.name for f in spec["fields"] if f.name in frame.columns} | {"geom"}
+    present = {f.name for f in spec.fields if f.name in frame.columns} | {"geom"}
     if "category" in present:
         present.add("kind")
     for number, (_, row) in enumerate(frame.iterrows(), start=1):
         try:
             record = {"_present": present}
-            for f in spec["fields"]:
+            for f in spec.fields:
                 try:
                     record[f.name] = f.parse(row.get(f.name))
                 except ValueError as exc:
@@ -69,11 +69,11 @@ def parse_rows(frame: gpd.GeoDataFrame, layer: str) -> tuple[list[dict], list[Ro
             _complete(record, layer)
             # A row of texts can hand back a missing geometry as NaN rather than None.
             geom = None if missing(row.geometry) else row.geometry
-            if geom is None and not spec["geometry_required"]:
+            if geom is None and not spec.geometry_required:
                 record["geom"] = None
             else:
                 # Shapefiles turn outer rings clockwise: store RFC 7946's counter-clockwise whatever the format.
-                record["geom"] = shapely.orient_polygons(check(geom, allowed=spec["shapes"]), exterior_cw=False)
+                record["geom"] = shapely.orient_polygons(check(geom, allowed=spec.shapes), exterior_cw=False)
             if record["slug"] in seen:
                 raise ValueError(f"slug {record['slug']!r} is also used by row {seen[record['slug']]}")
             seen[record["slug"]] = number
@@ -86,7 +86,8 @@ def parse_rows(frame: gpd.GeoDataFrame, layer: str) -> tuple[list[dict], list[Ro
 
 def _complete(record: dict, layer: str) -> None:
     """Check required values and fill derived ones (slug, kind, defaults)."""
-    names = ("name_ar", "name_fr", "name_en") if layer != "projects" else ("title_ar", "title_fr", "title_en")
+    label = layers.get(layer).label_field
+    names = (f"{label}_ar", f"{label}_fr", f"{label}_en")
     if not any(record.get(n) for n in names):
         raise ValueError(f"no name (one of {', '.join(names)} is needed)")
     if not record.get("slug"):
@@ -104,16 +105,14 @@ def _complete(record: dict, layer: str) -> None:
         record["coord_confidence"] = record.get("coord_confidence") or "low"
         record["protection_status"] = record.get("protection_status") or "unknown"
         record["condition"] = record.get("condition") or "unknown"
+    record["publication_status"] = record.get("publication_status") or "published"
     if layer == "projects":
         # A project's `status` is its progress; whether it is published is `publication_status`.
         record["status"] = record.get("status") or "proposed"
-        record["publication_status"] = record.get("publication_status") or "published"
         for item in record["associations"]:
             role, _, slug = item.partition(":")
             if role not in vocab.LINK_ROLES or not slug:
                 raise ValueError(f"association link {item!r} should read role:slug with role lead or partner")
-    else:
-        record["status"] = record.get("status") or "published"
     _check_limits(record)
 
 
@@ -132,8 +131,8 @@ def _check_limits(record: dict) -> None:
 def import_layer(session: Session, path: str | Path, layer: str, *, crs: str | None = None,
                  dry_run: bool = False, skip_invalid: bool = False, skip_samples: bool = False) -> ImportReport:
     """Import a file into `layer` in one unit of work; bad rows abort it unless `skip_invalid`."""
-    if layer not in LAYERS:
-        raise InvalidParameter(f"unknown layer {layer!r} (known: {', '.join(LAYERS)})")
+    if layer not in layers.LAYERS:
+        raise InvalidParameter(f"unknown layer {layer!r} (known: {', '.join(layers.LAYERS)})")
     frame = read_file(path, crs=crs)
     records, errors = parse_rows(frame, layer)
     numbered = [(n, r) for n, r in _numbered(records, errors) if not (skip_samples and r["sample"])]
@@ -178,7 +177,7 @@ def _reason(exc: Exception) -> str:
 
 def _write(session: Session, layer: str, record: dict) -> bool:
     """Insert or update (by slug) one record; return True if it was new."""
-    model = LAYERS[layer]["model"]
+    model = layers.get(layer).model
     record = dict(record)
     present = record.pop("_present")
     geom = record.pop("geom")
@@ -225,7 +224,14 @@ def _link_project(session: Session, project: Project, links: dict) -> None:
             project.forum_session = forum
 
 
-def _join_split_texts(frame: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
+def _renamed(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
+    """Give the columns that carry a field under an older name (sites' `status`) the field's name."""
+    names = {alias: f.name for f in fields for alias in f.aliases
+             if alias in frame.columns and f.name not in frame.columns}
+    return frame.rename(columns=names) if names else frame
+
+
+def _join_split_texts(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
     """Join texts that a Shapefile export split over numbered fields (desc_en, desc_en2, …)."""
     frame = frame.copy()
     for f in fields:

@@ -8,17 +8,18 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..catalogue.models import Association, ForumSession, Project, Site
+from ..catalogue import layers
+from ..catalogue.models import ForumSession
 from .imports import ImportReport, import_layer
 
-# Order matters: projects link to sites, associations and forum sessions.
-FILES = (("sites", "sites.geojson"), ("associations", "associations.geojson"), ("projects", "projects.geojson"))
 
 
 def seed(session: Session, geodata: Path, *, samples: bool = True) -> list[ImportReport]:
     """Load (or refresh, by slug) the seed data; without `samples`, leave invented examples out."""
     load_forum_sessions(session, geodata / "forum_sessions.json")
-    reports = [import_layer(session, geodata / name, layer, skip_samples=not samples) for layer, name in FILES]
+    # Forum sessions first, then each layer after those its records link to.
+    reports = [import_layer(session, geodata / layer.seed_file, layer.key, skip_samples=not samples)
+               for layer in layers.load_order() if layer.seed_file]
     if not samples:
         remove_samples(session)
     return reports
@@ -43,8 +44,8 @@ def load_forum_sessions(session: Session, path: Path) -> int:
 
 
 def remove_samples(session: Session) -> None:
-    """Delete every record flagged as an invented example, projects first since they hold the links."""
-    for model in (Project, Association, Site):
-        session.execute(delete(model).where(model.sample.is_(True)))
+    """Delete every record flagged as an invented example, linking layers (projects) first."""
+    for layer in reversed(layers.load_order()):
+        session.execute(delete(layer.model).where(layer.model.sample.is_(True)))
     session.execute(delete(ForumSession).where(ForumSession.sample.is_(True)))
     session.flush()

@@ -13,20 +13,19 @@ from branca.element import CssLink, JavascriptLink, MacroElement
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from jinja2 import Template
 
-from ..catalogue import vocab
+from ..catalogue import layers, vocab
 from .assets import localize
 
 # Inside the walls, between Place Assarag and the Kasbah.
 MEDINA_CENTRE = (30.4725, -8.8810)
 
-# Map layers: (key, label, colour for shapes); the loader sorts features into them.
-LAYERS = (
-    ("heritage", "Heritage sites", "#8b1e1e"),
-    ("environment", "Environmental sites", "#1e6b3a"),
-    ("ramparts", "Ramparts outline", "#b5651d"),
-    ("projects", "Projects", "#5b3c88"),
-    ("associations", "Associations", "#1f5f8b"),
-)
+# Map layers: (key, label, colour for shapes), one per view of the layer registry; the loader sorts
+# features into them.
+LAYERS = tuple((view.map_key, view.map_label, view.colour) for _layer, view in layers.map_views())
+CLUSTERED = tuple(view.map_key for _layer, view in layers.map_views() if view.cluster)
+# Which map layer a feature of each API layer goes to: the last view it matches (see layers.View).
+SORTING = {layer.key: [[view.map_key, view.match] for view in layer.views if view.map_key]
+           for layer in layers.LAYERS.values()}
 # The works footprint on a screening report.
 FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
 
@@ -100,20 +99,20 @@ def _base(location, zoom: int, basemap: Basemap, **kwargs) -> folium.Map:
     return m
 
 
-def _add_loader(m: folium.Map, layers: tuple, config: dict, static_url: Callable[[str], str],
+def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callable[[str], str],
                 cluster: bool = True) -> None:
     """Create the layer groups, hand them to the loader, and link map.js and map.css."""
     groups, clusters = {}, {}
-    for key, label, _colour in layers:
+    for key, label, _colour in entries:
         group = folium.FeatureGroup(name=label, show=True).add_to(m)
         groups[key] = group.get_name()
-        if cluster and key in ("heritage", "environment", "associations", "projects"):
+        if cluster and key in CLUSTERED:
             cluster = MarkerCluster(control=False, options={"showCoverageOnHover": False,
                                                             "maxClusterRadius": 40}).add_to(group)
             clusters[key] = cluster.get_name()
     config = {**config, "categories": {c.slug: {"icon": c.icon, "color": c.color, "en": c.en, "fr": c.fr,
                                                  "ar": c.ar, "kind": c.kind} for c in vocab.CATEGORIES.values()},
-              "colours": {key: colour for key, _label, colour in layers}}
+              "colours": {key: colour for key, _label, colour in entries}, "sorting": SORTING}
     m.add_child(Loader(groups, clusters, config))
     root = m.get_root()
     root.header.add_child(JavascriptLink(static_url("js/map.js")), name="heritage_map_js")
@@ -142,7 +141,8 @@ def record_map(basemap: Basemap, layer: str, geojson_text: str, static_url: Call
 
 
 def _record_layers(layer: str) -> tuple[str, ...]:
-    return {"sites": ("heritage", "environment", "ramparts")}.get(layer, (layer,))
+    """Return the map layers that the records of an API layer may go to."""
+    return tuple(key for key, _match in SORTING[layer])
 
 
 class Planner(MacroElement):

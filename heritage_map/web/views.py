@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from .. import db, params
-from ..api.views import FILTERS
-from ..catalogue import queries, vocab
+from ..api.views import filters_of
+from ..catalogue import layers, queries, vocab
+from ..urls import record_url
 from . import maps
 from .assets import static_url
 
@@ -20,7 +21,7 @@ def basemap() -> maps.Basemap:
 
 def record_map(layer: str, slug: str) -> dict | None:
     """Return the rendered parts of a record's small map, or None when it has no geometry."""
-    geojson_text = queries.record_geojson(db.session(), layer, slug, url_for("web.index"))
+    geojson_text = queries.record_geojson(db.session(), layer, slug, record_url(layer))
     if geojson_text is None:
         return None
     return maps.render_parts(maps.record_map(basemap(), layer, geojson_text, static_url))
@@ -28,15 +29,14 @@ def record_map(layer: str, slug: str) -> dict | None:
 
 def filters_for(layer: str) -> dict:
     """Parse an index page's filters from the query string."""
-    allowed = FILTERS[layer]
-    params.known_only(request.args, set(allowed))
-    return {name: params.choice(request.args, name, values) for name, values in allowed.items()}
+    params.known_only(request.args, {f.name for f in layers.get(layer).filters})
+    return filters_of(layer)
 
 
 @bp.get("/")
 def index():
     """The full-window map of every published layer."""
-    sources = {layer: url_for(f"api.{layer}") for layer in ("sites", "projects", "associations")}
+    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
     parts = maps.render_parts(maps.explorer(basemap(), sources, static_url))
     return render_template("web/map.html", map=parts)
 

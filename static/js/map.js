@@ -44,11 +44,15 @@
     return box;
   }
 
-  function layerOf(feature, source) {
-    var p = feature.properties;
-    if (source !== "sites") return source;
-    if (p.category === "rampart") return "ramparts";
-    return p.kind;
+  // The map layer of a feature: the last view of its API layer that it matches (the layer registry's
+  // rule, sent as config.sorting), else the layer named like its source (a report's footprint).
+  function layerOf(feature, source, config) {
+    var p = feature.properties, key = source;
+    ((config.sorting || {})[source] || []).forEach(function (entry) {
+      var match = entry[1];
+      if (Object.keys(match).every(function (name) { return p[name] === match[name]; })) key = entry[0];
+    });
+    return key;
   }
 
   function markerFor(feature, latlng, key, config) {
@@ -68,7 +72,7 @@
   function add(map, groups, source, collection, config, counts) {
     collection.features.forEach(function (feature) {
       if (!feature.geometry) return;
-      var key = layerOf(feature, source);
+      var key = layerOf(feature, source, config);
       var group = groups[key];
       if (!group) return;
       var isPoint = feature.geometry.type === "Point";

@@ -183,7 +183,7 @@ def test_an_unknown_api_path_is_a_json_404(client):
 
 @pytest.mark.parametrize("status", ["draft", "submitted", "withdrawn"])
 def test_an_unpublished_site_is_not_in_the_api(client, session, status):
-    make_site(session, slug="hidden-site", status=status)
+    make_site(session, slug="hidden-site", publication_status=status)
     body = get_collection(client, "/api/sites")
     assert "hidden-site" not in slugs(body)
     assert body["numberReturned"] == 33

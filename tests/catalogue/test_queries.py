@@ -24,7 +24,7 @@ def test_a_record_without_a_geometry_or_unknown_has_no_geojson(session):
 
 
 def test_only_published_records_pass_the_published_filter(session):
-    make_site(session, slug="draft-gate", status="draft")
+    make_site(session, slug="draft-gate", publication_status="draft")
     published = set(session.scalars(select(Site.slug).where(queries.published(Site))))
     assert "draft-gate" not in published and "bab-el-khemis" in published
 

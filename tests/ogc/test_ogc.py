@@ -276,13 +276,13 @@ def test_one_item_has_its_properties_and_links(client):
                                   "/ogc/collections/no-such", "/ogc/collections/environmental-sites/items/bab-sedra",
                                   "/ogc/collections/no-such/queryables", f"{ITEMS}/draft-gate"])
 def test_an_unknown_item_or_collection_is_a_404_with_an_ogc_body(client, session, path):
-    make_site(session, slug="draft-gate", status="draft")
+    make_site(session, slug="draft-gate", publication_status="draft")
     body = get_json(client, path, 404)
     assert body["code"] == "NotFound" and body["description"]
 
 
 def test_a_draft_site_never_appears(client, session):
-    make_site(session, slug="draft-gate", status="draft")
+    make_site(session, slug="draft-gate", publication_status="draft")
     for query in ("limit=1000", "category=gate", "bbox=-8.90,30.46,-8.86,30.485", "filter=slug%3D'draft-gate'"):
         assert "draft-gate" not in slugs(client, query)
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from heritage_map import create_app
 from seed_facts import GATES, MEDINA_BOX as MEDINA
 
-SITE = "SELECT slug, name_en, name_ar, category, ST_AsBinary(geom) AS wkb FROM sites WHERE status = 'published' AND "
+SITE = "SELECT slug, name_en, name_ar, category, ST_AsBinary(geom) AS wkb FROM sites WHERE publication_status = 'published' AND "
 # Each collection: the SQL that lists what it must hold, in slug order; the columns are compared by name.
 COLLECTIONS = {
     "heritage-sites": SITE + "kind = 'heritage' ORDER BY slug",
@@ -25,7 +25,7 @@ COLLECTIONS = {
     "projects": "SELECT slug, title_en, title_ar, status, ST_AsBinary(geom) AS wkb FROM projects "
                 "WHERE publication_status = 'published' ORDER BY slug",
     "associations": "SELECT slug, name_en, name_ar, ST_AsBinary(geom) AS wkb FROM associations "
-                    "WHERE status = 'published' ORDER BY slug",
+                    "WHERE publication_status = 'published' ORDER BY slug",
 }
 
 

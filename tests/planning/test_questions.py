@@ -250,7 +250,7 @@ def test_summary_of_the_medina_equals_sql_counts(client, session):
     assert summary["total"] == len(MEDINA_SITES)
     for column in ("category", "kind", "condition", "protection_status"):
         rows = session.execute(text(
-            f"SELECT {column}, count(*) FROM sites WHERE status = 'published' "
+            f"SELECT {column}, count(*) FROM sites WHERE publication_status = 'published' "
             "AND ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) GROUP BY 1"), {"wkt": MEDINA.wkt})
         assert summary[column] == dict(rows.all()), column
     assert summary["category"]["gate"] == 13

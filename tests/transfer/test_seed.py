@@ -78,7 +78,7 @@ def test_the_sites_are_split_into_heritage_and_environment(session):
 
 
 def test_every_seeded_site_is_published(session):
-    assert slugs(session, Site, Site.status != "published") == []
+    assert slugs(session, Site, Site.publication_status != "published") == []
 
 
 def test_there_are_thirteen_gates(session):

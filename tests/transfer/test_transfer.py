@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from heritage_map.catalogue import queries
 from heritage_map.catalogue.models import Project, Site
 from heritage_map.transfer.exports import export_layer
-from heritage_map.transfer.fields import LAYERS
+from heritage_map.catalogue.layers import LAYERS
 from heritage_map.transfer.files import FORMATS, ImportFailed, read_file
 from heritage_map.transfer.imports import import_layer, parse_rows
 from seed_facts import BAB_EL_KHEMIS as KHEMIS
@@ -45,7 +45,7 @@ def assert_same_records(records: list[dict], expected: dict[str, dict], layer: s
     assert sorted(r["slug"] for r in records) == sorted(expected)
     for record in records:
         row = expected[record["slug"]]
-        for f in LAYERS[layer]["fields"]:
+        for f in LAYERS[layer].fields:
             assert record[f.name] == row[f.name], (record["slug"], f.name)
             assert type(record[f.name]) is type(row[f.name]), (record["slug"], f.name)
         assert same_geom(record["geom"], row["wkb"]), record["slug"]
@@ -253,7 +253,7 @@ BAD_ROWS = [
     ({"wkt": "POINT EMPTY"}, "empty geometry"),
     ({"wkt": "POINT (30.47 -8.877)"}, "outside Morocco"),
     ({"slug": "good-1"}, "slug 'good-1' is also used by row 1"),
-    ({"status": "public"}, "status: 'public' is not one of"),
+    ({"status": "public"}, "publication_status: 'public' is not one of"),  # the column's older name
     ({"protection_date": "someday"}, "protection_date: Invalid isoformat"),
 ]
 

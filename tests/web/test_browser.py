@@ -48,13 +48,13 @@ COUNT_LAYERS = """() => {
 
 def sql_counts(engine) -> dict[str, int]:
     """Published records with a geometry, per map layer, straight from the database."""
-    site = "SELECT count(*) FROM sites WHERE status = 'published' AND geom IS NOT NULL AND "
+    site = "SELECT count(*) FROM sites WHERE publication_status = 'published' AND geom IS NOT NULL AND "
     queries = {
         "ramparts": site + "category = 'rampart'",
         "heritage": site + "kind = 'heritage' AND category <> 'rampart'",
         "environment": site + "kind = 'environment' AND category <> 'rampart'",
         "projects": "SELECT count(*) FROM projects WHERE publication_status = 'published' AND geom IS NOT NULL",
-        "associations": "SELECT count(*) FROM associations WHERE status = 'published' AND geom IS NOT NULL",
+        "associations": "SELECT count(*) FROM associations WHERE publication_status = 'published' AND geom IS NOT NULL",
     }
     with engine.connect() as conn:
         counts = {key: conn.scalar(text(sql)) for key, sql in queries.items()}

@@ -88,7 +88,7 @@ def test_the_associations_index_lists_the_exact_associations(client, query, expe
 
 
 def test_an_unpublished_site_is_on_no_page(client, session):
-    make_site(session, slug="draft-gate", status="draft")
+    make_site(session, slug="draft-gate", publication_status="draft")
     assert "draft-gate" not in page(client, "/sites?category=gate")
     assert "no published site called" in page(client, "/sites/draft-gate", 404)
 

@@ -1,0 +1,15 @@
+"""The URLs of record pages, built from the app's own routes, for links in pages and features' "url"."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from .catalogue import layers
+
+# A slug no record has, replaced after url_for has built the path (it must match the slug converter).
+_MARK = "zz-slug-zz"
+
+
+def record_url(layer: str) -> str:
+    """Return the path of a record page of `layer`, with "{slug}" standing for the record's slug."""
+    return url_for(layers.get(layer).page, slug=_MARK).replace(_MARK, "{slug}")
