@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from heritage_map.catalogue import vocab  # noqa: E402
+from heritage_map.catalogue.geometry import MOROCCO_BOUNDS  # noqa: E402
 
 # --------------------------------------------------------------------------
 # General rules
@@ -648,9 +649,6 @@ DECISIONS: dict[str, dict] = {
 
 UNKNOWN_PROTECTION = {"protection_status": "unknown", "protection_ref": None, "protection_date": None}
 
-# Morocco, generously (used only as a sanity check on every coordinate).
-LAT_RANGE = (27.0, 36.0)
-LON_RANGE = (-13.5, -1.0)
 
 
 def clean(value: str) -> str | None:
@@ -701,7 +699,8 @@ def build_feature(row: dict) -> dict:
     }
     geometry = {"type": geometry["type"], "coordinates": round_coords(geometry["coordinates"])}
     for lon, lat in walk_positions(geometry["coordinates"]):
-        if not (LAT_RANGE[0] <= lat <= LAT_RANGE[1] and LON_RANGE[0] <= lon <= LON_RANGE[1]):
+        west, south, east, north = MOROCCO_BOUNDS  # the app's own sanity check on every coordinate
+        if not (south <= lat <= north and west <= lon <= east):
             raise ValueError(f"{ref}: position {lon},{lat} is outside Morocco")
 
     protection = decision.get("protection", UNKNOWN_PROTECTION)

@@ -13,6 +13,10 @@ from ..errors import InvalidGeometry, TooLarge
 MOROCCO_BOUNDS = (-17.5, 20.5, -0.9, 36.0)
 MAX_VERTICES = 10_000
 SHAPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
+# What a GeoJSON document's "type" may be.
+GEOJSON_TYPES = frozenset({*SHAPES, "GeometryCollection", "Feature", "FeatureCollection"})
+# The area the layers cover (Taroudant province and around), lon/lat: the OGC collections' extent.
+SERVED_EXTENT = (-10.0, 29.9, -7.5, 31.2)
 
 
 def check(geom: BaseGeometry | None, *, allowed: tuple[str, ...] = SHAPES,

@@ -12,10 +12,10 @@ import numpy
 import shapely
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..catalogue.geometry import SHAPES
 from ..errors import InvalidParameter
 
 TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "geometry")
-SHAPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
 _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
             ">=": operator.ge}
 _SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains": "ST_Contains",

@@ -12,13 +12,13 @@ import shapely
 from sqlalchemy import Text, and_, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import InvalidParameter
 from ..catalogue.queries import once
+from ..crs import CRS84
+from ..errors import InvalidParameter
 from .nodes import (_ARITY, _COMPARE, _INSTANT, _SPATIAL, Literal, Node, Op, Property, Queryable, _describe, _fail,
                     _parse_instant, _short)
 from .parse import parse_json, parse_text
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 # Types that may meet in a comparison: any number fits an integer column, and PostgreSQL compares dates with
 # timestamps by itself.
 _FAMILY = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",

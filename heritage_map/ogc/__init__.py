@@ -14,6 +14,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from sqlalchemy import Connection, Row
 
 from .. import cql2, crs, db, params
+from ..catalogue.geometry import SERVED_EXTENT
 from ..errors import InvalidParameter, NotFound, prefers_html
 from ..urls import record_url
 from . import collections, items, openapi
@@ -127,7 +128,7 @@ def describe(c: collections.Collection) -> dict:
     """Return the JSON description of one collection."""
     return {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        "extent": {"spatial": {"bbox": [[-10.0, 29.9, -7.5, 31.2]], "crs": crs.CRS84}},
+        "extent": {"spatial": {"bbox": [list(SERVED_EXTENT)], "crs": crs.CRS84}},
         "crs": [x.uri for x in crs.SUPPORTED], "storageCrs": crs.CRS84,
         "links": [
             link("self", url_for("ogc.collection", cid=c.id, _external=True), "application/json", c.title),

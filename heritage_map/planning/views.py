@@ -21,8 +21,6 @@ from . import questions, uploads
 
 bp = Blueprint("planning", __name__)
 
-GEOJSON_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
-                 "GeometryCollection", "Feature", "FeatureCollection"}
 AREAS = ("Polygon", "MultiPolygon")
 DEFAULT_SCREENING_M = 200
 
@@ -32,7 +30,8 @@ def planner():
     """The planner's page: draw or upload a footprint, ask a spatial question, see and download the answer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
     parts = maps.render_parts(maps.planner_map(maps.Basemap.from_config(current_app.config), sources, static_url))
-    return render_template("planning/planner.html", map=parts)
+    return render_template("planning/planner.html", map=parts, buffers=vocab.PROTECTION_BUFFERS,
+                           default_distance=DEFAULT_SCREENING_M, max_distance=questions.MAX_RADIUS_M)
 
 
 def question_input(allowed: tuple[str, ...] | None = None) -> tuple[BaseGeometry, dict]:
@@ -47,7 +46,7 @@ def question_input(allowed: tuple[str, ...] | None = None) -> tuple[BaseGeometry
     if doc is None:
         raise InvalidParameter("send a GeoJSON geometry or Feature as the JSON body, or a file as multipart "
                                "form data (field 'file')")
-    if isinstance(doc, dict) and doc.get("type") not in GEOJSON_TYPES and "geometry" in doc:
+    if isinstance(doc, dict) and doc.get("type") not in geometry.GEOJSON_TYPES and "geometry" in doc:
         options = {k: v for k, v in doc.items() if k != "geometry"}
         return uploads.from_geojson(doc["geometry"], allowed=allowed), options
     return uploads.from_geojson(doc, allowed=allowed), {}
@@ -83,7 +82,7 @@ def near():
     lat = number({}, "lat", None, -90, 90)
     if lon is None or lat is None:
         raise InvalidParameter("lon and lat are required (WGS 84 degrees)")
-    radius = number({}, "radius", 200, 0, questions.MAX_RADIUS_M)
+    radius = number({}, "radius", DEFAULT_SCREENING_M, 0, questions.MAX_RADIUS_M)
     layer = params.choice(request.args, "layer", tuple(layers.LAYERS)) or "sites"
     point = geometry.check(shapely.Point(lon, lat))
     return answer(questions.near(db.session(), layer, point, radius, record_url(layer)), f"near-{layer}")
@@ -117,11 +116,13 @@ def screening():
 def screening_report():
     """The screening as a printable page with its map and table."""
     if request.method == "GET":
-        return render_template("planning/report_form.html")
+        return render_template("planning/report_form.html", default_distance=DEFAULT_SCREENING_M,
+                               max_distance=questions.MAX_RADIUS_M)
     _footprint, distance, body = screen()
     result = json.loads(body)  # one report page: small, and it needs the values to lay out the table
     report_map = maps.report_map(maps.Basemap.from_config(current_app.config), result, static_url)
     return render_template("planning/report.html", result=result, distance=distance, map=maps.render_parts(report_map),
+                           buffers=vocab.PROTECTION_BUFFERS,
                            generated=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                            categories={slug: c.en for slug, c in vocab.CATEGORIES.items()})
 
