@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from .config import ROOT, from_env
+from .config import ROOT, from_env, secret_key
 
 
 class SlugConverter(BaseConverter):
@@ -21,6 +21,8 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.config.from_mapping(from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    # Before the database: a server without a key fails as it starts, not at its first request.
+    app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
     from . import db, errors, ogc
     from .api.views import bp as api_bp
