@@ -10,7 +10,13 @@ from pathlib import Path
 
 from .errors import SetupError
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and geodata/ sit beside the package in the source tree (an editable install
+# too) and inside it in a wheel (pyproject.toml puts them there); the app reads them only through these.
+_SHARED = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
+TEMPLATES_DIR = _SHARED / "templates"
+STATIC_DIR = _SHARED / "static"
+GEODATA_DIR = _SHARED / "geodata"
 
 # Each setting, its environment variable and what it does; the README lists the same (a test checks).
 SETTINGS = {
@@ -39,7 +45,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         # Off for the commands that never serve a page (import, export, db upgrade…): they sign nothing.
         "SECRET_KEY_REQUIRED": True,
-        "GEODATA_DIR": str(ROOT / "geodata"),
+        "GEODATA_DIR": str(GEODATA_DIR),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 
