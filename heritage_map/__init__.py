@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from .config import ROOT, from_env
+from .config import STATIC_DIR, TEMPLATES_DIR, from_env, secret_key
 
 
 class SlugConverter(BaseConverter):
@@ -16,11 +16,13 @@ class SlugConverter(BaseConverter):
 
 def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     """Create the app; `test_config` overrides settings and `engine` skips database set-up."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"))
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR),
+                static_folder=str(STATIC_DIR))
     app.config.from_mapping(from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    # Before the database: a server without a key fails as it starts, not at its first request.
+    app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
     from . import db, errors, ogc
     from .api.views import bp as api_bp

@@ -35,7 +35,8 @@ def app_engine(setup: bool = True):
     """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return its engine."""
     from .db import engine
 
-    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"]})
+    # These commands serve no page and sign nothing, so they need no SECRET_KEY.
+    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"], "SECRET_KEY_REQUIRED": False})
     with app.app_context():
         eng = engine()
     # A command is one unit of work: close the pool when it ends.

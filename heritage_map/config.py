@@ -5,9 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .errors import SetupError
+
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and geodata/ sit beside the package in the source tree (an editable install
+# too) and inside it in a wheel (pyproject.toml puts them there); the app reads them only through these.
+_SHARED = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
+TEMPLATES_DIR = _SHARED / "templates"
+STATIC_DIR = _SHARED / "static"
+GEODATA_DIR = _SHARED / "geodata"
 
 # Each setting, its environment variable and what it does; the README lists the same (a test checks).
 SETTINGS = {
@@ -17,7 +26,7 @@ SETTINGS = {
     "HERITAGE_MAP_AUTO_SETUP": "1 (default) applies migrations and loads the seed into an empty database at start",
     "HERITAGE_MAP_TILE_URL": "basemap tile URL template (default: OpenStreetMap); 'none' for no basemap",
     "HERITAGE_MAP_TILE_ATTRIBUTION": "basemap attribution HTML",
-    "SECRET_KEY": "Flask secret key; a random one per process when unset",
+    "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
 }
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -33,10 +42,53 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "AUTO_SETUP": env.get("HERITAGE_MAP_AUTO_SETUP", "1").lower() not in ("0", "false", "no", "off"),
         "TILE_URL": env.get("HERITAGE_MAP_TILE_URL") or OSM_TILES,
         "TILE_ATTRIBUTION": env.get("HERITAGE_MAP_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
-        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
-        "GEODATA_DIR": str(ROOT / "geodata"),
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Off for the commands that never serve a page (import, export, db upgrade…): they sign nothing.
+        "SECRET_KEY_REQUIRED": True,
+        "GEODATA_DIR": str(GEODATA_DIR),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
+
+
+def secret_key(config: dict, instance_path: str | Path) -> str | None:
+    """Return the key to sign sessions with, or raise SetupError when a server would have none.
+
+    SECRET_KEY wins. Without it, on the embedded default (a laptop) the key is the one kept in the
+    instance folder; with DATABASE_URL (production) there is no default: each gunicorn worker would
+    make its own, and a session signed by one would be refused by the others.
+    """
+    if config.get("SECRET_KEY"):
+        return config["SECRET_KEY"]
+    if not config.get("SECRET_KEY_REQUIRED", True):
+        return None
+    if config.get("DATABASE_URL"):
+        raise SetupError("SECRET_KEY is not set: with DATABASE_URL the app needs one key shared by all its "
+                         "processes; set it in the environment, e.g. SECRET_KEY=$(python -c 'import secrets; "
+                         "print(secrets.token_hex(32))')")
+    return kept_secret_key(Path(instance_path) / "secret_key")
+
+
+def kept_secret_key(path: Path) -> str:
+    """Return the key kept in `path`, creating it (mode 0600) on first use; processes starting at once agree."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: a reader never sees half a key,
+        # and when several processes race, the first link wins and the others read its key.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text().strip()
+    if not key:
+        raise SetupError(f"{path} is empty: delete it to have a new secret key made, or set SECRET_KEY")
+    return key
 
 
 def default_data_dir(instance_path: str | Path) -> Path:

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from heritage_map import create_app
-from heritage_map.config import ROOT
 from heritage_map.catalogue.models import Base
+from heritage_map.config import GEODATA_DIR
 from heritage_map.db import make_engine, upgrade
 from heritage_map.devdb.cluster import Cluster
 from heritage_map.transfer.seed import seed
@@ -52,7 +52,7 @@ def _prepare(url: str) -> str:
             conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     upgrade(engine)
     with Session(engine) as s, s.begin():
-        seed(s, ROOT / "geodata")
+        seed(s, GEODATA_DIR)
     engine.dispose()
     return url
 

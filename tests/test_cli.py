@@ -57,6 +57,7 @@ def cli_url(database_url) -> str:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in cli_env(url).items():
             mp.setenv(key, value)
+        mp.delenv("SECRET_KEY", raising=False)  # commands that serve no page sign nothing
         result = CliRunner().invoke(main, ["seed"])
     assert result.exit_code == 0, result.output
     assert "sites: read 33 rows" in result.output
@@ -65,9 +66,10 @@ def cli_url(database_url) -> str:
 
 @pytest.fixture
 def run(cli_url, monkeypatch):
-    """Run `heritage-map ARGS…` against the CLI database."""
+    """Run `heritage-map ARGS…` against the CLI database, as production would, but without SECRET_KEY."""
     for key, value in cli_env(cli_url).items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
 
     def invoke(*args):
         return CliRunner().invoke(main, [str(a) for a in args])
@@ -150,8 +152,29 @@ def test_the_wsgi_app_serves_from_the_environment_with_its_start_up_frozen(cli_u
     probe = ("import gc, json; from heritage_map.wsgi import app; r = app.test_client().get('/ogc/collections/"
              "heritage-sites/items?limit=1'); print(json.dumps([gc.get_freeze_count(), r.status_code, "
              "r.get_json()['numberMatched']]))")
-    env = {**os.environ, **cli_env(cli_url), "HERITAGE_MAP_AUTO_SETUP": "0"}
+    env = {**os.environ, **cli_env(cli_url), "HERITAGE_MAP_AUTO_SETUP": "0", "SECRET_KEY": "from-env"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     frozen, status, matched = json.loads(done.stdout.splitlines()[-1])
     assert frozen > 50_000 and status == 200 and matched == 24  # the 24 published heritage sites of the seed
+
+
+def test_the_wsgi_app_on_a_database_url_without_a_secret_key_fails_as_it_starts_naming_it(cli_url):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"} | cli_env(cli_url)
+    done = subprocess.run([sys.executable, "-c", "import heritage_map.wsgi"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert "heritage_map.errors.SetupError: SECRET_KEY is not set" in done.stderr.splitlines()[-1]
+
+
+def test_commands_that_serve_no_page_work_on_a_database_url_without_a_secret_key(run, tmp_path):
+    for args in (["db", "upgrade"], ["seed"], ["export", "--layer", "associations", tmp_path / "a.geojson"],
+                 ["import", "--layer", "associations", "--dry-run", tmp_path / "a.geojson"]):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_serve_on_a_database_url_without_a_secret_key_says_so_and_does_not_start(run):
+    result = run("serve", "--host", "256.0.0.1")  # no such address: were it to get that far, it would fail apart
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: SECRET_KEY is not set: ")

@@ -1,12 +1,14 @@
 """Every route, setting and command is documented in the README (a test fails when one is added silently)."""
 
 import re
+from pathlib import Path
 
 import click
 
 from heritage_map.cli import main
-from heritage_map.config import ROOT, SETTINGS
+from heritage_map.config import SETTINGS
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

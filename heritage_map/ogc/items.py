@@ -32,7 +32,18 @@ CHUNK = 1_000
 
 
 class _Statements:
-    """The statements built so far, by shape: a bounded cache that forgets the least recently used."""
+    """The statements built so far, by shape: a bounded cache that forgets the least recently used.
+
+    One statement serves every request of its key, from any client, so the rule is: a value of one
+    request (a bbox, a date, a property's value, a cursor's keys, a limit; later the user) reaches a
+    cached statement only as a bound parameter whose value the caller passes to execute, never
+    written into the statement nor stored in it, unless it is part of the statement's key. What is
+    part of the key may be written in: the CRS, the url prefix, the sort, a CQL2 filter's text (its
+    literals are bound, but with their values stored in the statement). A limit is a literal_execute
+    parameter (_rows): SQLAlchemy writes it into the SQL text at each execution, never into the
+    cached statement. Otherwise one request's value would answer another's, and the cache would
+    grow by value instead of by shape. tests/ogc/test_items.py checks it.
+    """
 
     def __init__(self, size: int = 512):
         self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
@@ -111,7 +122,7 @@ def bbox_lonlat_first(bbox: tuple[float, ...], bbox_crs: Crs) -> tuple[float, fl
 
 
 def _where(page: Page) -> list[ColumnElement]:
-    """Return the page's conditions, its values as named parameters (see Page.values)."""
+    """Return the page's conditions, its values as named parameters (see Page.values and _Statements)."""
     c = page.collection
     where = c.where()
     if page.bbox:
@@ -243,6 +254,7 @@ def _page_statement(page: Page, record_url: str) -> Select:
     Building a statement and its cache key afresh costs SQLAlchemy about 0.2 ms, as much as
     PostgreSQL takes to answer a small page; a statement used again has its key already.
     """
+    # Everything the build writes in is in the key; the values fetch() passes are not (see _Statements).
     key = (page.shape(), page.crs, record_url, tuple(page.sort), page.cursor and page.cursor["direction"],
            streamed(page))
     return _statements.get_or_build(key, lambda: _build_page_statement(page, record_url))
@@ -367,6 +379,7 @@ def _capped_count(page: Page) -> Select:
 
 def count(conn: Connection, page: Page) -> int | None:
     """Return how many records match, or None when there are more than COUNT_CAP (too dear to count)."""
+    # The shape is the key; the page's values are bound at execution (see _Statements).
     stmt = _statements.get_or_build(("count", page.shape()), lambda: _capped_count(page))
     matched = conn.scalar(stmt, page.values())
     return matched if matched <= COUNT_CAP else None
@@ -374,6 +387,7 @@ def count(conn: Connection, page: Page) -> int | None:
 
 def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, record_url: str) -> bytes | None:
     """Return one feature's JSON (UTF-8), or None if it is not there."""
+    # The feature's id is bound at execution, not in the key (see _Statements).
     stmt = _statements.get_or_build(("one", collection.id, crs, record_url), lambda: (
         select(feature_expression(collection.id, crs, record_url))
         .where(and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))

@@ -142,7 +142,7 @@ def test_three_processes_starting_one_new_cluster_at_once_all_succeed(datadir, m
 def test_app_processes_setting_up_one_empty_database_at_once_seed_it_once(cluster):
     url = cluster.ensure_database("race")
     code = "from heritage_map import create_app; create_app()"
-    results = run_at_once(3, code, {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "1"})
+    results = run_at_once(3, code, {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "1", "SECRET_KEY": "test"})
     for result in results:
         assert result.returncode == 0, result.stderr
     assert sql(url, "SELECT count(*) FROM sites") == [(33,)]

@@ -32,7 +32,7 @@ COLLECTIONS = {
 @pytest.fixture(scope="module")
 def server(engine):
     """The app on a live server thread (read-only), with a log of every path and query string asked for."""
-    app = create_app({"TESTING": True, "AUTO_SETUP": False}, engine=engine)
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test"}, engine=engine)
     asked: list[str] = []
 
     def logged(environ, start_response):

@@ -6,12 +6,12 @@ import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
-from heritage_map.config import ROOT
 from heritage_map.catalogue.models import Association, ForumSession, Project, Site
 from heritage_map.catalogue.queries import counts, list_records
+from heritage_map.config import GEODATA_DIR
 from heritage_map.transfer.seed import seed
 
-GEODATA = ROOT / "geodata"
+GEODATA = GEODATA_DIR
 
 SEEDED = {"sites": 33, "associations": 5, "projects": 7, "forum_sessions": 3,
           "project_sites": 11, "project_associations": 6}

@@ -64,8 +64,8 @@ def sql_counts(engine) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def live_server(engine):
-    app = create_app({"TESTING": True, "AUTO_SETUP": False, "TILE_URL": "http://tiles.test/{z}/{x}/{y}.png"},
-                     engine=engine)
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test",
+                      "TILE_URL": "http://tiles.test/{z}/{x}/{y}.png"}, engine=engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from factories import make_site
-from heritage_map.config import ROOT
+from heritage_map.config import GEODATA_DIR
 
 PAGES = ["/", "/sites", "/associations", "/projects", "/forum", "/sites/bab-el-khemis", "/sites/ramparts",
          "/associations/taroudant-bladna", "/projects/clean-walls", "/projects/example-rampart-walk"]
@@ -40,7 +40,7 @@ def linked(html: str, layer: str) -> list[str]:
 
 def test_the_sites_index_lists_every_published_site(client):
     html = page(client, "/sites")
-    seeded = json.loads((ROOT / "geodata" / "sites.geojson").read_text(encoding="utf-8"))["features"]
+    seeded = json.loads((GEODATA_DIR / "sites.geojson").read_text(encoding="utf-8"))["features"]
     assert '<p class="count">33 sites</p>' in html
     assert linked(html, "sites") == sorted(f["properties"]["slug"] for f in seeded)
 
