@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from .. import db, params
+from .. import db, i18n, params
 from ..api.views import FILTERS
 from ..catalogue import queries, vocab
 from . import maps
 from .assets import static_url
 
 bp = Blueprint("web", __name__)
+# Every template names a record the same way: {{ site|localized("name") }}.
+bp.add_app_template_filter(i18n.localized, "localized")
 
 
 def basemap() -> maps.Basemap:
