@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .negotiation import wants_html
+
 
 class HeritageMapError(Exception):
     """Base error: carries an HTTP status, an OGC exception code and a message for people."""
@@ -56,28 +58,9 @@ class SetupError(HeritageMapError):
     code = "ServiceUnavailable"
 
 
-def prefers_html() -> bool:
-    """Tell whether the Accept header asks for a page (a browser) rather than data (fetch, curl, GDAL)."""
-    accept = request.accept_mimetypes
-    return "text/html" in accept.values() and \
-        accept.best_match(["application/json", "application/geo+json", "text/html"]) == "text/html"
-
-
-def wants_json() -> bool:
-    """Tell whether the client of the current request expects JSON rather than a page."""
-    f = request.args.get("f")
-    if f in ("json", "html"):
-        return f == "json"
-    if request.path.startswith(("/api/", "/ogc")):
-        # Data clients get JSON; a browser (a form posted to the printable report, say) gets a page.
-        return not prefers_html()
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/geo+json"])
-    return best in ("application/json", "application/geo+json")
-
-
 def render_error(status: int, code: str, message: str):
     """Render one error as a JSON body or an HTML page, by what the client wants."""
-    if wants_json():
+    if not wants_html():
         return jsonify({"code": code, "description": message}), status
     return render_template("error.html", status=status, code=code, message=message), status
 

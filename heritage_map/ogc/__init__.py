@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 from sqlalchemy import Connection, Row
 
-from .. import cql2, crs, db, params
+from .. import cql2, crs, db, negotiation, params
 from ..catalogue.geometry import SERVED_EXTENT
-from ..errors import InvalidParameter, NotFound, prefers_html
+from ..errors import InvalidParameter, NotFound
 from ..urls import record_url
 from . import collections, items, openapi
 from .items import DEFAULT_LIMIT, MAX_LIMIT
@@ -46,13 +46,11 @@ ITEM_PARAMS = set(openapi.ITEM_PARAMS)  # one list, so the API definition names 
 
 
 def wants_html() -> bool:
-    """Tell whether the client asked for HTML (f=html, or a browser's Accept header)."""
+    """Tell whether the client asked for HTML (f=html, or a browser's Accept header); an unknown f is a 400."""
     f = request.args.get("f")
-    if f is not None:
-        if f not in ("json", "html", "geojson"):
-            raise InvalidParameter(f"f must be json or html (got {f!r})")
-        return f == "html"
-    return prefers_html()
+    if f is not None and f not in negotiation.FORMATS:
+        raise InvalidParameter(f"f must be json or html (got {f!r})")
+    return negotiation.wants_html()
 
 
 def link(rel: str, href: str, type_: str, title: str | None = None, **extra) -> dict:

@@ -13,6 +13,7 @@ from branca.element import CssLink, JavascriptLink, MacroElement
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from jinja2 import Template
 
+from .. import i18n
 from ..catalogue import layers, vocab
 from .assets import localize
 
@@ -112,7 +113,8 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
             clusters[key] = cluster.get_name()
     config = {**config, "categories": {c.slug: {"icon": c.icon, "color": c.color, "en": c.en, "fr": c.fr,
                                                  "ar": c.ar, "kind": c.kind} for c in vocab.CATEGORIES.values()},
-              "colours": {key: colour for key, _label, colour in entries}, "sorting": SORTING}
+              "colours": {key: colour for key, _label, colour in entries}, "sorting": SORTING,
+              "languages": i18n.languages()}
     m.add_child(Loader(groups, clusters, config))
     root = m.get_root()
     root.header.add_child(JavascriptLink(static_url("js/map.js")), name="heritage_map_js")

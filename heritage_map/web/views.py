@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from .. import db, params
+from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
 from ..urls import record_url
@@ -12,6 +12,8 @@ from . import maps
 from .assets import static_url
 
 bp = Blueprint("web", __name__)
+# Every template names a record the same way: {{ site|localized("name") }}.
+bp.add_app_template_filter(i18n.localized, "localized")
 
 
 def basemap() -> maps.Basemap:

@@ -12,8 +12,20 @@
     return el;
   }
 
+  // The order to look for a record's text in, given to load() by the server (heritage_map/i18n.py), so that
+  // the order is written down in one place only.
+  var languages = [];
+
+  function localized(p, field) {
+    for (var i = 0; i < languages.length; i++) {
+      var value = p[field + "_" + languages[i]];
+      if (value) return value;
+    }
+    return "";
+  }
+
   function title(p) {
-    return p.name_en || p.name_fr || p.title_en || p.title_fr || p.name_ar || p.title_ar || p.slug;
+    return localized(p, "name") || localized(p, "title") || p.slug;
   }
 
   function shorten(s, n) {
@@ -32,7 +44,7 @@
     var cat = config.categories[p.category];
     var label = cat ? cat.en : layerKey === "projects" ? "Project (" + p.status + ")" : "Association";
     box.appendChild(text("div", "hm-category", label));
-    var desc = p.description_en || p.description_fr || p.description_ar;
+    var desc = localized(p, "description");
     if (desc) box.appendChild(text("p", "hm-desc", shorten(desc, 220)));
     if (p.coord_confidence) {
       var conf = p.coord_confidence === "estimated" ? "Estimated position, not surveyed"
@@ -118,6 +130,7 @@
   }
 
   function load(map, groups, config) {
+    languages = config.languages;
     var counts = {total: 0};
     var state = {counts: counts, ready: false, errors: []};
     window.heritageMap = state;
@@ -142,5 +155,5 @@
     });
   }
 
-  window.HeritageMap = {load: load, popup: popup, text: text};
+  window.HeritageMap = {load: load, popup: popup, text: text, localized: localized, title: title};
 })();

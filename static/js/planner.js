@@ -22,8 +22,9 @@
   var state = {ready: false, busy: false, runs: 0, question: null, count: 0, drawn: 0, errors: []};
   window.heritagePlanner = state;
 
-  // map.js (loaded first) owns the one text-node element builder.
+  // map.js (loaded first) owns the one text-node element builder and the one way to name a record.
   var el = window.HeritageMap.text;
+  var title = window.HeritageMap.title;
 
   function empty(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
@@ -42,10 +43,6 @@
 
   function area(m2) {
     return m2 >= 10000 ? metres(m2 / 10000, 2) + " ha" : metres(m2, 0) + " m\u00b2";
-  }
-
-  function title(p) {
-    return p.name_en || p.name_fr || p.title_en || p.title_fr || p.name_ar || p.title_ar || p.slug;
   }
 
   function category(p) {

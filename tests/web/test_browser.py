@@ -185,6 +185,21 @@ def test_popup_escapes_text(page, live_server):
     assert_offline_and_clean(page)
 
 
+def test_popups_and_marker_titles_fall_back_in_the_order_the_server_gives(page, live_server):
+    open_map(page, live_server + "/")
+    shown = page.evaluate("""() => {
+      const box = HeritageMap.popup({name_en: "", name_fr: "Bab Seulement", name_ar: "\u0628\u0627\u0628",
+                                     description_ar: "\u0648\u0635\u0641", url: "/sites/x", slug: "x"},
+                                    "heritage", {categories: {}, colours: {}});
+      return {title: box.querySelector(".hm-title").textContent, desc: box.querySelector(".hm-desc").textContent,
+              fr: box.querySelectorAll(".hm-fr").length, project: HeritageMap.title({title_ar: "\u0645", slug: "p"}),
+              bare: HeritageMap.title({slug: "bare"})};
+    }""")
+    assert shown == {"title": "Bab Seulement", "desc": "\u0648\u0635\u0641", "fr": 0, "project": "\u0645",
+                     "bare": "bare"}
+    assert_offline_and_clean(page)
+
+
 def test_record_page_draws_the_ramparts_offline(page, live_server):
     state = open_map(page, live_server + "/sites/ramparts")
     assert state["counts"] == {"total": 1, "ramparts": 1}
