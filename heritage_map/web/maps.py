@@ -117,8 +117,8 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
               "languages": i18n.languages()}
     m.add_child(Loader(groups, clusters, config))
     root = m.get_root()
-    root.header.add_child(JavascriptLink(static_url("js/map.js")), name="heritage_map_js")
-    root.header.add_child(CssLink(static_url("css/map.css")), name="heritage_map_css")
+    root.header.add_child(JavascriptLink(static_url("web/map.js")), name="heritage_map_js")
+    root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
 def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
@@ -181,7 +181,7 @@ def planner_map(basemap: Basemap, sources: dict[str, str], static_url: Callable[
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     categories = {c.slug: c.en for c in vocab.CATEGORIES.values()}
     m.add_child(Planner(drawn.get_name(), results.get_name(), {"categories": categories}))
-    m.get_root().header.add_child(JavascriptLink(static_url("js/planner.js")), name="heritage_planner_js")
+    m.get_root().header.add_child(JavascriptLink(static_url("planning/planner.js")), name="heritage_planner_js")
     localize(m, static_url)
     return m
 

@@ -473,7 +473,7 @@ def test_the_report_lays_out_the_screening_with_escaped_names(client, session):
     assert '<dd class="report-touched">3</dd>' in page
     assert '<dd class="report-within">5</dd>' in page
     assert "zone touched" in page and "300 m" in page
-    assert "@media print" in (client.get("/static/css/site.css").get_data(as_text=True))
+    assert "@media print" in (client.get("/static/site.css").get_data(as_text=True))
 
 
 def test_the_report_takes_an_uploaded_file(client, tmp_path):
