@@ -164,6 +164,8 @@ def queryables(cid: str):
         schema = {"title": name, "type": {"timestamp": "string", "date": "string"}.get(q.type, q.type)}
         if q.type in ("timestamp", "date"):
             schema["format"] = "date-time" if q.type == "timestamp" else "date"
+        if q.type == "array":
+            schema["items"] = {"type": "string"}
         if name in c.enums:
             schema["enum"] = list(c.enums[name])
         props[name] = schema
@@ -193,6 +195,8 @@ def property_value(q: cql2.Queryable, value: str):
             typed = date.fromisoformat(value)
         elif q.type == "timestamp":
             typed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif q.type == "array":  # ?themes=heritage: the records whose themes hold it (see items._where)
+            typed = [value]
         else:
             typed = value
     except (ValueError, KeyError):

@@ -130,6 +130,12 @@ def test_queryables_are_a_json_schema_with_enums(client):
     assert schema["properties"]["updated_at"] == {"title": "updated_at", "type": "string", "format": "date-time"}
 
 
+@pytest.mark.parametrize("collection", ["projects", "associations"])
+def test_themes_are_queryable_as_an_array_of_strings(client, collection):
+    schema = get_json(client, f"/ogc/collections/{collection}/queryables")
+    assert schema["properties"]["themes"] == {"title": "themes", "type": "array", "items": {"type": "string"}}
+
+
 @pytest.mark.parametrize("f, accept, html", [
     (None, None, False), (None, "text/html", True), ("json", "text/html", False), ("html", None, True),
     (None, "application/json", False), (None, "text/html,application/xhtml+xml,*/*;q=0.8", True)])
