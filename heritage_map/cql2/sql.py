@@ -47,6 +47,7 @@ _ALLEN = {
 _SETS = {"a_equals": lambda a, b: and_(a.op("@>")(b), a.op("<@")(b)), "a_contains": lambda a, b: a.op("@>")(b),
          "a_containedby": lambda a, b: a.op("<@")(b), "a_overlaps": lambda a, b: a.op("&&")(b)}
 _ARRAY_FUNCTIONS = "A_EQUALS, A_CONTAINS, A_CONTAINEDBY or A_OVERLAPS"
+MAX_ARITHMETIC = 20
 
 
 def accent_insensitive(text: ColumnElement) -> ColumnElement:
@@ -75,6 +76,7 @@ class _Translator:
 
     def __init__(self, queryables: dict[str, Queryable], srid: int, swap_axes: bool):
         self.queryables, self.srid, self.swap_axes = queryables, srid, swap_axes
+        self.operations = 0  # arithmetic operations translated so far
 
     def condition(self, node) -> ColumnElement:
         """Return the SQL condition for a node that must be true or false."""
@@ -198,6 +200,9 @@ class _Translator:
         if node.op in _TEXT_FUNCTIONS:
             inner = self.sql(node.args[0])
             return func.lower(inner) if node.op == "casei" else accent_insensitive(inner)
+        self.operations += 1
+        if self.operations > MAX_ARITHMETIC:  # more could overflow numeric (see migration 0006)
+            raise _fail(f"a filter may do at most {MAX_ARITHMETIC} arithmetic operations")
         return self.arithmetic(node.op, *(cast(self.sql(arg), Numeric) for arg in node.args))
 
     def operand(self, node) -> ColumnElement:

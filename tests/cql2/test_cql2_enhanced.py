@@ -285,9 +285,14 @@ def test_arithmetic_on_properties(session):
 def test_arithmetic_without_a_value_is_null_not_an_error(session):
     make_site(session, slug="buffered", protection_buffer_m=150)
     for source in ("protection_buffer_m / 0", "protection_buffer_m % 0", "protection_buffer_m div 0",
-                   "0 ^ -protection_buffer_m", "(-protection_buffer_m) ^ 0.5", "10 ^ (protection_buffer_m * 1e7)"):
+                   "0 ^ -protection_buffer_m", "(-protection_buffer_m) ^ 0.5", "10 ^ (protection_buffer_m * 1e7)",
+                   "protection_buffer_m ^ 142"):
         assert slugs(session, f"{source} IS NULL AND protection_buffer_m IS NOT NULL") == {"buffered"}, source
         assert slugs(session, f"{source} > 0 OR {source} <= 0") == set(), source
+    assert slugs(session, "protection_buffer_m * " + " * ".join(["1e308"] * 20) + " > 0") == {"buffered"}
+    with pytest.raises(InvalidParameter, match="^filter: a filter may do at most 20 arithmetic operations$"):
+        compile_filter("protection_buffer_m * " + " * ".join(["1e308"] * 21) + " > 0", None, SITES)
+    assert slugs(session, "(9 ^ 100000) * 1e308 * protection_buffer_m IS NULL AND slug = 'buffered'") == {"buffered"}
 
 
 def test_properties_compare_with_properties(session):
