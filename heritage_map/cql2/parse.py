@@ -207,7 +207,7 @@ class _TextParser:
                                       flags=re.DOTALL), "string")
             if tok.kind == "number":
                 return _number(tok.text, where)
-            return self.call(text, tok, where) if self.at("(") else Property(text)
+            return self.call(text, where) if self.at("(") else Property(text)
         if word in ("TRUE", "FALSE"):
             self.advance()
             return Literal(word == "TRUE", "boolean")
@@ -243,7 +243,7 @@ class _TextParser:
         if word is None or word in _KEYWORDS:
             raise self.error("a property name or a value")
         self.advance()
-        return self.call(tok.text, tok, where) if self.at("(") else Property(tok.text)
+        return self.call(tok.text, where) if self.at("(") else Property(tok.text)
 
     def separated(self):
         """Yield once per comma-separated item between '(' and ')', consuming the separators around them."""
@@ -255,7 +255,7 @@ class _TextParser:
             yield
         self.expect(")")
 
-    def call(self, name: str, tok: _Token, where: str) -> Function:
+    def call(self, name: str, where: str) -> Function:
         """Parse the arguments of a function CQL2 does not define; the SQL translation refuses it by name."""
         return Function(name, self.arguments(), where)
 
@@ -301,7 +301,27 @@ def _check_input(text, what: str) -> None:
 
 
 def parse_text(text: str) -> Node:
-    """Parse CQL2 text into a filter tree, or raise InvalidParameter saying what is wrong and where."""
+    """Parse CQL2 text into a filter tree, or raise InvalidParameter saying what is wrong and where.
+
+    >>> parse_text("A_CONTAINS(themes, ('heritage'))")  # in A_*, one value in parentheses is an array
+    Op(op='a_contains', args=(Property(name='themes'), (Literal(value='heritage', type='string'),)))
+    >>> parse_text("protection_buffer_m-150 > -1").args  # a minus after an operand subtracts
+    (Op(op='-', args=(Property(name='protection_buffer_m'), Literal(value=150, type='number'))), \
+Literal(value=-1, type='number'))
+    >>> parse_text("T_MEETS(INTERVAL(start_date, end_date), INTERVAL('2020-06-30', '..'))").args[1]
+    Interval(start=Literal(value=datetime.date(2020, 6, 30), type='date'), end=Literal(value='..', type='unbounded'))
+    >>> parse_text("Buffer(geometry, 10) = TRUE").args[0]  # parsed; the SQL translation refuses it
+    Function(name='Buffer', args=(Property(name='geometry'), Literal(value=10, type='number')), where='at position 1')
+    >>> parse_text("T_AFTER(updated_at)")
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: filter: T_AFTER at position 1 takes 2 arguments, got 1
+    >>> parse_text("protection_buffer_m * 2")
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: filter: expected =, <>, <, <=, >, >=, LIKE, BETWEEN, IN or IS NULL \
+after protection_buffer_m * 2 at position 24, found the end of the filter
+    """
     _check_input(text, "a CQL2 text filter")
     return _TextParser(text).parse()
 
