@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
 
 import pytest
@@ -400,3 +401,38 @@ def test_refusals_answer_400_with_the_reason(client):
         "filter: T_MEETS compares intervals, but start_date is an instant")
     assert refusal(client, "projects", "A_CONTAINS(themes, (1))") == \
         "filter: A_CONTAINS: themes holds strings, so the list can only hold strings, got 1"
+
+
+# Filters on projects made from the new forms, cut and mixed at random: each compiles or is refused, and what
+# compiles runs on PostGIS (no value reaches PostgreSQL that makes it fail the query).
+PROJECT_FILTERS = [source for source, _ in TEMPORAL] + [
+    "A_CONTAINS(themes, ('heritage')) OR A_EQUALS((), themes) OR A_OVERLAPS(themes, ('youth', 'x'))",
+    "CASEI(ACCENTI(title_fr)) LIKE CASEI('%rempart%') AND title_en <> title_fr",
+    "(start_date IS NULL OR T_AFTER(updated_at, TIMESTAMP('2000-01-01T00:00:00Z'))) AND title_en IN "
+    "(CASEI(title_fr), 'x') AND NOT start_date BETWEEN DATE('2020-01-01') AND end_date",
+]
+PROJECT_PIECES = ["themes", "start_date", "end_date", "updated_at", "title_en", "(", ")", ",", "'..'", "'x'", "0",
+                  "-1", "1e308", "+", "-", "*", "/", "%", "^", "div", "=", "<", "AND", "OR", "NOT", "IS", "NULL",
+                  "CASEI", "ACCENTI", "T_MEETS", "T_AFTER", "A_CONTAINS", "A_EQUALS", "INTERVAL", "DATE('2020-01-01')",
+                  "TIMESTAMP('2020-01-01T00:00:00Z')", "()", "('heritage')", "Foo(1)", "LIKE", "IN", "BETWEEN"]
+
+
+def test_what_compiles_on_projects_also_runs(session):
+    rng = random.Random(12)
+    queryables = COLLECTIONS["projects"].queryables
+    inputs = [valid[:cut] for valid in PROJECT_FILTERS for cut in range(0, len(valid) + 1, 3)]
+    for _ in range(1500):
+        words = re.findall(r"'[^']*'|[\w.:]+|\S", rng.choice(PROJECT_FILTERS))  # one token a word
+        words[rng.randrange(len(words))] = rng.choice(PROJECT_PIECES)
+        inputs.append(" ".join(words))
+    compiled = 0
+    for source in inputs:
+        try:
+            clause = compile_filter(source, None, queryables)
+        except InvalidParameter as exc:
+            assert exc.message.startswith("filter: ")
+            continue
+        compiled += 1
+        with session.begin_nested():
+            session.scalars(select(Project.slug).where(clause).limit(1)).all()
+    assert compiled > 80
