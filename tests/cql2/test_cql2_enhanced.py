@@ -436,3 +436,21 @@ def test_what_compiles_on_projects_also_runs(session):
         with session.begin_nested():
             session.scalars(select(Project.slug).where(clause).limit(1)).all()
     assert compiled > 80
+
+
+def test_the_items_endpoint_takes_every_class_in_text_and_json(client, session):
+    make_site(session, slug="buffered", protection_buffer_m=150, name_fr="Bâb Buffer")
+    for source, doc, expected in [
+        ("CASEI(name_en) LIKE CASEI('bab%')", dict(PAIRS)["CASEI(name_en) LIKE CASEI('bab%')"], {"bab-sedra"}),
+        ("ACCENTI(name_fr) LIKE 'Bab Bu%'", {"op": "like", "args": [{"op": "accenti", "args": [prop("name_fr")]},
+                                                                    "Bab Bu%"]}, {"buffered"}),
+        ("name_fr LIKE 'Bab Bu%'", {"op": "like", "args": [prop("name_fr"), "Bab Bu%"]}, set()),
+        ("protection_buffer_m * 2 > 100",
+         {"op": ">", "args": [{"op": "*", "args": [prop("protection_buffer_m"), 2]}, 100]}, {"buffered"}),
+        ("name_en = name_fr", {"op": "=", "args": [prop("name_en"), prop("name_fr")]}, set()),  # no heritage site
+        ("S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(-8.8753605 30.4786022)))",
+         {"op": "s_intersects", "args": [prop("geometry"), {"type": "GeometryCollection", "geometries": [
+             {"type": "Point", "coordinates": list(BAB_EL_KHEMIS)}]}]}, {"bab-el-khemis", "ramparts"}),
+    ]:
+        assert items(client, "heritage-sites", source) == items(client, "heritage-sites", doc) == expected, source
+    assert items(client, "environmental-sites", "name_en = name_fr") == {"jbel-toubkal"}
