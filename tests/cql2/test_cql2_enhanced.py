@@ -175,7 +175,8 @@ def test_functions_cql2_does_not_define_are_parsed_by_name():
 def test_geometry_literals_of_every_kind_are_flattened_and_normalised():
     collection = parse_text("S_EQUALS(g, GEOMETRYCOLLECTION (POINT (1 2), POLYGON Z ((0 0 1, 1 0 1, 1 1 1, 0 0 1))))")
     assert collection.args[1] == Literal("GEOMETRYCOLLECTION (POINT (1 2), POLYGON ((0 0, 1 0, 1 1, 0 0)))", "geometry")
-    assert parse_text("S_EQUALS(g, BBOX(0, 1, -5, 2, 3, 5))").args[1] == parse_text("S_EQUALS(g, BBOX(0, 1, 2, 3))").args[1]
+    box = parse_text("S_EQUALS(g, BBOX(0, 1, 2, 3))").args[1]
+    assert parse_text("S_EQUALS(g, BBOX(0, 1, -5, 2, 3, 5))").args[1] == box
     # Validity is the SQL translation's business: an invalid polygon is still CQL2.
     assert parse_text("S_EQUALS(g, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))").args[1].type == "geometry"
 
