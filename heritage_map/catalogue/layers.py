@@ -129,7 +129,7 @@ ASSOCIATIONS = Layer(
     filters=(THEME,),
     views=(View("associations", "Associations", "Local associations, with their seat where one is known.",
                 {}, "associations", "Associations", "#1f5f8b"),),
-    queryables=("slug", "name_en", "name_fr", "name_ar", "sample", "updated_at", "geometry"),
+    queryables=("slug", "name_en", "name_fr", "name_ar", "themes", "sample", "updated_at", "geometry"),
     sortables=("slug", "name_en", "updated_at"),
     page="web.association", seed_file="associations.geojson",
 )
@@ -150,7 +150,7 @@ PROJECTS = Layer(
     views=(View("projects", "Projects",
                 "Association and forum projects, with their footprint where one is recorded.",
                 {}, "projects", "Projects", "#5b3c88"),),
-    queryables=("slug", "title_en", "title_fr", "title_ar", "status", "start_date", "end_date", "sample",
+    queryables=("slug", "title_en", "title_fr", "title_ar", "status", "themes", "start_date", "end_date", "sample",
                 "updated_at", "geometry"),
     sortables=("slug", "title_en", "status", "updated_at"),
     enums={"status": vocab.PROJECT_STATUSES},

@@ -41,6 +41,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+    # Not .../conf/functions: it asks for a /functions resource listing functions, and we offer none.
 ]
 ITEM_PARAMS = set(openapi.ITEM_PARAMS)  # one list, so the API definition names every parameter the items take
 
@@ -164,6 +170,8 @@ def queryables(cid: str):
         schema = {"title": name, "type": {"timestamp": "string", "date": "string"}.get(q.type, q.type)}
         if q.type in ("timestamp", "date"):
             schema["format"] = "date-time" if q.type == "timestamp" else "date"
+        if q.type == "array":
+            schema["items"] = {"type": "string"}
         if name in c.enums:
             schema["enum"] = list(c.enums[name])
         props[name] = schema
@@ -193,6 +201,8 @@ def property_value(q: cql2.Queryable, value: str):
             typed = date.fromisoformat(value)
         elif q.type == "timestamp":
             typed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif q.type == "array":  # ?themes=heritage: the records whose themes hold it (see items._where)
+            typed = [value]
         else:
             typed = value
     except (ValueError, KeyError):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from geoalchemy2 import Geometry
-from sqlalchemy import func
+from sqlalchemy import ARRAY, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..catalogue import layers, queries
@@ -34,6 +34,10 @@ def json_type(column) -> str:
     """Return the queryable type (JSON Schema's, or geometry) of a model column."""
     if isinstance(column.type, Geometry):
         return "geometry"
+    if isinstance(column.type, ARRAY):  # CQL2's A_* functions and the queryables' schema know arrays of strings
+        if not issubclass(column.type.item_type.python_type, str):
+            raise ValueError(f"no queryable type for column {column.key} ({column.type}): only text[] arrays")
+        return "array"
     python_type = column.type.python_type  # bool before int, datetime before date: each is a subclass
     for base, name in ((bool, "boolean"), (int, "integer"), (dt.datetime, "timestamp"), (dt.date, "date"),
                        (str, "string")):

@@ -140,7 +140,8 @@ def _where(page: Page) -> list[ColumnElement]:
             where.append(updated <= bindparam("end", type_=updated.type))
     for name in sorted(page.equals):
         column = c.queryables[name].column
-        where.append(column == bindparam(f"eq_{name}", type_=column.type))
+        value = bindparam(f"eq_{name}", type_=column.type)
+        where.append(column.op("@>")(value) if c.queryables[name].type == "array" else column == value)
     if page.filter_clause is not None:
         where.append(page.filter_clause)  # its values are bound in it: the filter's text is in the shape
     return where

@@ -267,11 +267,13 @@ MALFORMED = [
     "S_INTERSECTS(geometry, BBOX(3, 2, 1, 4))", "S_INTERSECTS(geometry, BBOX('a', 2, 3, 4))",
     "S_DWITHIN(geometry, POINT(1 2))", "S_DWITHIN(geometry, POINT(1 2), 'far')", "S_INTERSECTS(category, geometry)",
     "S_INTERSECTS(geometry, POINT(1 2)) = TRUE", "category = POINT(1 2)",
-    "category = 'a\x00b'", "category = '\ud800'", "category IN (name_en)", "category BETWEEN name_en AND 'z'",
+    "category = 'a\x00b'", "category = '\ud800'",
     "'gate' LIKE 'g%'", "'gate' IS NULL", "protection_buffer_m BETWEEN 'a' AND 'b'", "sample IN (1, 2)",
     "kategory = 'x'", "NOT", "()", "(((", ")))", "category = 'x' -- comment", "category = 'x'; DROP TABLE sites",
-    "geometry IS NULL AND geometry < 5", "name_en LIKE 'x' ESCAPE '!'", "CASEI(name_en) = 'x'",
-    "name_en = 'x' AND bogus(", "t_after(updated_at, TIMESTAMP('2020-01-01T00:00:00Z'))",
+    "geometry IS NULL AND geometry < 5", "name_en LIKE 'x' ESCAPE '!'",
+    "name_en = 'x' AND bogus(", "bogus(name_en) = 1", "T_AFTER(name_en, DATE('2020-01-01'))",
+    "T_DURING(updated_at, INTERVAL('2020-01-01', '..'))", "A_CONTAINS(category, ('gate'))", "name_en * 2 > 1",
+    "CASEI(protection_buffer_m) = 'x'", "protection_buffer_m + 1 LIKE 'x'", "1 + 1 = 2",
 ]
 MALFORMED_JSON = [
     "", "{", "[]", "null", "5", '"gate"', "{}", '{"op": "="}', '{"op": "=", "args": {}}', '{"op": 5, "args": []}',
@@ -291,7 +293,8 @@ MALFORMED_JSON = [
     '{"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [1, true, 3, 4]}]}',
     '{"op": "=", "args": [{"property": "category"}, "\\u0000"]}',
     '{"op": "=", "args": [{"property": "category"}, "\\ud800"]}',
-    '{"op": "like", "args": [{"property": "name_en"}, {"op": "casei", "args": ["x"]}]}',
+    '{"op": "like", "args": [{"property": "name_en"}, {"op": "casei", "args": [5]}]}',
+    '{"op": "t_during", "args": [{"property": "updated_at"}, {"interval": ["2020-01-01"]}]}',
     '{"op": "=", "args": [{"property": "category"}, {"unknown": 1}]}',
 ]
 
@@ -315,11 +318,16 @@ VALID = [case[0] for case in CASES] + [
     "TIMESTAMP('2020-01-01T00:00:00Z')",
     "S_WITHIN(geometry, POLYGON((-8.9 30.46, -8.86 30.46, -8.86 30.485, -8.9 30.46))) AND sample = FALSE",
     "\"category\" NOT IN ('gate', 'souk') AND (kind = 'heritage' OR protection_date IS NULL)",
+    "CASEI(name_en) LIKE CASEI('bab%') OR ACCENTI(name_fr) = ACCENTI('Mosquée') OR protection_buffer_m * 2 ^ 3 > "
+    "protection_buffer_m / 0 - 1 OR T_DURING(INTERVAL(protection_date, '..'), INTERVAL('2000-01-01', '..'))",
 ]
 PIECES = ["category", "geometry", "sample", "protection_buffer_m", "updated_at", "=", "<>", "<", ">=", "AND", "OR",
           "NOT", "LIKE", "IN", "BETWEEN", "IS", "NULL", "(", ")", ",", "'gate'", "'B%'", "5", "-2.5e3", "TRUE",
           "DATE('2020-01-01')", "TIMESTAMP('2020-01-01T00:00:00Z')", "S_INTERSECTS", "S_DWITHIN", "POINT(1 2)",
-          "BBOX(1,2,3,4)", "POLYGON((0 0, 1 0, 1 1, 0 0))", '"name_en"', "'", '"', "\\", "%", "\x00", "é", "ⵜ"]
+          "BBOX(1,2,3,4)", "POLYGON((0 0, 1 0, 1 1, 0 0))", '"name_en"', "'", '"', "\\", "%", "\x00", "é", "ⵜ",
+          "+", "-", "*", "/", "^", "div", "1e308", "0", "CASEI(name_en)", "ACCENTI", "T_AFTER", "T_MEETS",
+          "INTERVAL('..', '2020-01-01')", "A_CONTAINS", "('a', 'b')", "()", "Foo(1)",
+          "GEOMETRYCOLLECTION(POINT(1 2))"]
 
 
 def compiles_or_refuses(text, lang=None, crs=None):
@@ -340,7 +348,7 @@ def fuzz_inputs(rng: random.Random) -> list[str]:
         words[rng.randrange(len(words))] = rng.choice(PIECES)
         inputs.append(" ".join(words))
     inputs += [" ".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(1500)]
-    inputs += ["".join(rng.choice("()',.=<>% \"\\-+eE0123456789abcdefgNOTAND") for _ in range(rng.randint(1, 40)))
+    inputs += ["".join(rng.choice("()',.=<>% \"\\-+*/^eE0123456789abcdefgNOTAND") for _ in range(rng.randint(1, 40)))
                for _ in range(1500)]
     return inputs
 
@@ -354,8 +362,11 @@ def test_fuzzed_json_compiles_or_is_refused():
     rng = random.Random(7)
     leaves = [{"property": "category"}, {"property": "geometry"}, {"property": "nope"}, "gate", 5, -1.5, True,
               None, [], {"date": "2020-01-01"}, {"timestamp": "x"}, {"bbox": [1, 2, 3, 4]},
-              {"type": "Point", "coordinates": [1, 2]}, {"type": "Point", "coordinates": [[1]]}]
-    ops = ["and", "or", "not", "=", "<", "like", "in", "between", "isNull", "s_intersects", "s_dwithin", "nope"]
+              {"type": "Point", "coordinates": [1, 2]}, {"type": "Point", "coordinates": [[1]]},
+              {"property": "updated_at"}, {"interval": ["..", "2020-01-01"]}, {"interval": [{"property": "x"}]},
+              ["gate"], 0, 1e308]
+    ops = ["and", "or", "not", "=", "<", "like", "in", "between", "isNull", "s_intersects", "s_dwithin", "nope",
+           "casei", "accenti", "t_after", "t_during", "a_contains", "+", "/", "^", "div", "Foo"]
 
     def tree(depth):
         if depth == 0 or rng.random() < 0.3:

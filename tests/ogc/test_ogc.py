@@ -23,7 +23,12 @@ COLLECTIONS = ["heritage-sites", "environmental-sites", "ramparts", "projects", 
 CONFORMANCE = {"ogcapi-features-1/1.0/conf/core", "ogcapi-features-1/1.0/conf/geojson",
                "ogcapi-features-1/1.0/conf/html", "ogcapi-features-1/1.0/conf/oas30", "ogcapi-features-2/1.0/conf/crs",
                "ogcapi-features-3/1.0/conf/filter", "ogcapi-features-3/1.0/conf/features-filter",
-               "ogcapi-features-3/1.0/conf/queryables", "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/cql2-json"}
+               "ogcapi-features-3/1.0/conf/queryables", "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/cql2-json",
+               *(f"cql2/1.0/conf/{name}" for name in (
+                   "basic-cql2", "advanced-comparison-operators", "case-insensitive-comparison",
+                   "accent-insensitive-comparison", "basic-spatial-functions", "basic-spatial-functions-plus",
+                   "spatial-functions", "temporal-functions", "array-functions", "property-property",
+                   "arithmetic"))}
 
 
 def get_json(client, path: str, status: int = 200) -> dict:
@@ -86,6 +91,7 @@ def test_every_landing_page_link_resolves(client, name):
 def test_conformance_lists_the_classes_implemented(client):
     conforms = {uri.split("/spec/")[-1] for uri in get_json(client, "/ogc/conformance")["conformsTo"]}
     assert CONFORMANCE <= conforms, CONFORMANCE - conforms
+    assert "cql2/1.0/conf/functions" not in conforms  # it needs a /functions resource; we offer no functions
 
 
 def test_the_api_definition_is_a_valid_openapi_3_document_and_renders_as_html(client):
@@ -128,6 +134,12 @@ def test_queryables_are_a_json_schema_with_enums(client):
     assert schema["$schema"].startswith("https://json-schema.org/") and schema["type"] == "object"
     assert "gate" in schema["properties"]["category"]["enum"]
     assert schema["properties"]["updated_at"] == {"title": "updated_at", "type": "string", "format": "date-time"}
+
+
+@pytest.mark.parametrize("collection", ["projects", "associations"])
+def test_themes_are_queryable_as_an_array_of_strings(client, collection):
+    schema = get_json(client, f"/ogc/collections/{collection}/queryables")
+    assert schema["properties"]["themes"] == {"title": "themes", "type": "array", "items": {"type": "string"}}
 
 
 @pytest.mark.parametrize("f, accept, html", [
