@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -101,3 +102,22 @@ def test_a_failing_statement_still_answers_500_without_retry_after(cluster):
     response = app.test_client().get("/broken", headers={"Accept": "application/json"})
     assert response.status_code == 500 and "Retry-After" not in response.headers
     assert response.get_json()["code"] == "ServerError"
+
+
+def test_connections_ask_for_a_connect_timeout_by_default(database_url):
+    eng = db.make_engine(database_url)
+    try:
+        with eng.connect() as conn:
+            assert conn.connection.driver_connection.info.get_parameters()["connect_timeout"] == db.CONNECT_TIMEOUT
+    finally:
+        eng.dispose()
+
+
+def test_a_server_that_accepts_but_never_answers_gives_503_once_connecting_times_out():
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens; nobody accepts or answers
+        port = silent.getsockname()[1]
+        url = f"postgresql://nobody@127.0.0.1:{port}/db?connect_timeout=1"  # the URL's own value wins
+        app = create_app({"TESTING": True, "DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": "test"})
+        response = app.test_client().get("/api/sites")
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+    assert response.get_json() == {"code": "ServiceUnavailable", "description": db.UNREACHABLE}
