@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import select as select_module
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -11,17 +14,24 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event, inspect, make_url, select, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
 from .devdb.cluster import Cluster
-from .errors import SetupError
+from .errors import DatabaseUnavailable, SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The advisory lock key every process of this app takes around first-start set-up ("Heritage" in ASCII).
 SETUP_LOCK = 0x4865726974616765
+UNREACHABLE = "the database cannot be reached just now (it may be restarting); please try again in a few seconds"
+STOPPED = "the database is not running; start it with `heritage-map db start`"
+# SQLSTATEs of a server going away rather than of a failing statement: connection exceptions,
+# shutdown by an administrator or by a crash, and a server that is starting or stopping.
+GONE = ("08", "57P01", "57P02", "57P03")
+
+log = logging.getLogger(__name__)
 
 
 def resolve_url(app: Flask) -> str:
@@ -36,15 +46,87 @@ def resolve_url(app: Flask) -> str:
 # server gone silent (host down, failover) then shows as an error on the pooled connection's socket
 # within about 90 s, which _check_alive sees, instead of as a failed query. The URL may set its own.
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10", "keepalives_count": "3"}
+# A server host gone silent would otherwise hold each request for the kernel's TCP connect timeout
+# (about 130 s with Linux's 6 SYN retries) before its 503; a healthy server answers in milliseconds.
+CONNECT_TIMEOUT = "10"
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for `url` whose pool hands out only connections the server has not closed."""
+def make_engine(url: str, unavailable: str = UNREACHABLE) -> Engine:
+    """Create an engine for `url` whose pool hands out only connections the server has not closed.
+
+    Losing the server raises DatabaseUnavailable with the message `unavailable`.
+    """
     url = make_url(normalize_url(url))
-    eng = create_engine(url.update_query_dict({k: v for k, v in KEEPALIVES.items() if k not in url.query}))
+    defaults = {**KEEPALIVES, "connect_timeout": CONNECT_TIMEOUT}
+    eng = create_engine(url.update_query_dict({k: v for k, v in defaults.items() if k not in url.query}))
+    outage = Outage(unavailable)
     event.listen(eng, "checkout", _check_alive)
     event.listen(eng, "before_cursor_execute", _result_format)
+    event.listen(eng, "handle_error", outage.translate)
+    event.listen(eng, "connect", outage.connected)
     return eng
+
+
+class Outage:
+    """Whether the server answers, as this process last saw it: the start and end of an outage are logged once."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self._lock = threading.Lock()  # requests fail on many threads at once
+        self._since: float | None = None
+        self._failures = 0
+
+    def translate(self, ctx: ExceptionContext) -> DatabaseUnavailable | None:
+        """Turn a failure to connect, or a connection lost, into DatabaseUnavailable; leave other errors alone."""
+        exc = ctx.original_exception
+        if not lost(exc, ctx.is_disconnect, connecting=ctx.connection is None):
+            return None
+        ctx.is_disconnect = True  # out of the pool, with every pooled connection older than it
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        self.failed(reason)
+        return DatabaseUnavailable(self.message, reason)
+
+    def failed(self, reason: str) -> None:
+        """Count a failure; log it if it starts an outage."""
+        with self._lock:
+            self._failures += 1
+            if self._since is not None:
+                return
+            self._since = time.monotonic()
+        log.error("the database is unreachable (%s)", reason)
+
+    def connected(self, *_args) -> None:
+        """End the outage, if there is one, saying how long it lasted."""
+        with self._lock:
+            if self._since is None:
+                return
+            seconds, failures = time.monotonic() - self._since, self._failures
+            self._since, self._failures = None, 0
+        # A warning, not info: the default level would hide the end of an outage whose start it showed.
+        log.warning("the database is reachable again after %.1f s (%d connection attempts or statements failed "
+                    "meanwhile)", seconds, failures)
+
+
+def lost(exc: BaseException, disconnect: bool, connecting: bool) -> bool:
+    """Tell whether a driver error means the server is out of reach or went away, not that a statement failed.
+
+    `disconnect`: SQLAlchemy found the connection closed or broken; `connecting`: no connection was made yet.
+
+    >>> from psycopg import errors
+    >>> lost(psycopg.OperationalError("connection refused"), False, connecting=True)
+    True
+    >>> lost(errors.AdminShutdown("terminating connection"), False, False)
+    True
+    >>> lost(errors.QueryCanceled("canceling statement due to statement timeout"), False, False)
+    False
+    >>> lost(errors.UndefinedTable(), False, False), lost(GeneratorExit(), True, False)
+    (False, False)
+    """
+    if not isinstance(exc, psycopg.Error):
+        return False  # GeneratorExit (a client leaving a stream) is a disconnect to SQLAlchemy, not to us
+    if disconnect or (connecting and isinstance(exc, psycopg.OperationalError)):
+        return True
+    return (exc.sqlstate or "").startswith(GONE)
 
 
 def _result_format(_conn, cursor, _statement, _parameters, context, _executemany) -> None:
@@ -155,8 +237,8 @@ def ensure_postgis(eng: Engine) -> None:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     except IntegrityError:
         pass  # another process created it at the same moment: IF NOT EXISTS does not cover that
-    except OperationalError as exc:
-        raise SetupError(f"cannot reach the database: {str(exc.orig).splitlines()[0]}") from None
+    except DatabaseUnavailable as exc:
+        raise SetupError(f"cannot reach the database: {exc.reason}") from None
     except DBAPIError as exc:
         raise SetupError(f"the database at DATABASE_URL cannot use PostGIS (install PostGIS on that server, or "
                          f"have its owner run CREATE EXTENSION postgis): {str(exc.orig).splitlines()[0]}") from None
@@ -176,7 +258,7 @@ def setup_lock(eng: Engine) -> Iterator[None]:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
                 conn.commit()
-            except DBAPIError:
+            except (DBAPIError, DatabaseUnavailable):
                 conn.invalidate()  # never back to the pool still locked; its session's end unlocks
 
 
@@ -195,7 +277,8 @@ def set_up(eng: Engine, geodata: Path) -> None:
 def init_app(app: Flask, eng: Engine | None = None) -> None:
     """Attach an engine and a session factory to `app`; set the database up if asked to."""
     if eng is None:
-        eng = make_engine(resolve_url(app))
+        # The embedded server is down only when stopped (`db stop`, which we respect) or crashed.
+        eng = make_engine(resolve_url(app), UNREACHABLE if app.config.get("DATABASE_URL") else STOPPED)
         if app.config.get("AUTO_SETUP"):
             set_up(eng, Path(app.config["GEODATA_DIR"]))
     app.extensions["heritage_map.engine"] = eng

@@ -13,6 +13,7 @@ class HeritageMapError(Exception):
 
     status = 500
     code = "ServerError"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
         super().__init__(message)
@@ -58,6 +59,21 @@ class SetupError(HeritageMapError):
     code = "ServiceUnavailable"
 
 
+class DatabaseUnavailable(HeritageMapError):
+    """The database cannot be reached just now: stopped, restarting or out of reach."""
+
+    status = 503
+    code = "ServiceUnavailable"
+    # A clean restart of the embedded cluster takes half a second (stop 0.1-0.4 s, start 0.3 s); a
+    # server with a long shutdown checkpoint or WAL to replay after a crash takes seconds. A retry that
+    # comes too early costs one refused connection, so clients are asked back soon.
+    retry_after = 5
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason  # the driver's words, for the log and set-up's message, never for a page
+
+
 def render_error(status: int, code: str, message: str):
     """Render one error as a JSON body or an HTML page, by what the client wants."""
     if not wants_html():
@@ -70,7 +86,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HeritageMapError)
     def handle_domain_error(exc: HeritageMapError):
-        return render_error(exc.status, exc.code, exc.message)
+        body, status = render_error(exc.status, exc.code, exc.message)
+        return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
 
     @app.errorhandler(Exception)
     def handle_unexpected_error(exc: Exception):
