@@ -140,6 +140,42 @@ def reset(yes: bool, no_samples: bool) -> None:
         click.echo(report.summary())
 
 
+def backup_target() -> tuple[str, Path | None]:
+    """Return the database URL to back up or restore, and the bin folder of its matching pg_dump (if known)."""
+    config = settings()
+    if config["DATABASE_URL"]:
+        return config["DATABASE_URL"], None  # backup.py picks the newest client installed
+    c = Cluster(config["DATA_DIR"])
+    return c.ensure_database(), c.bindir
+
+
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup(file: str) -> None:
+    """Save the database and the uploaded files to FILE (a tar: pg_dump custom format, files, manifest)."""
+    from . import backup as backups
+
+    url, bindir = backup_target()
+    manifest = backups.backup(url, file, settings()["UPLOADS_DIR"], bindir)
+    files = sum(1 for name in manifest["sha256"] if name.startswith(f"{backups.FILES}/"))
+    revision = f"revision {manifest['alembic_revision']}" if manifest["alembic_revision"] else "no migration yet"
+    click.echo(f"wrote {file}: {sum(manifest['rows'].values())} rows in {len(manifest['rows'])} tables at "
+               f"{revision}, {files} uploaded files")
+
+
+@db.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="confirm that the records in the database are to be replaced")
+def restore(file: str, yes: bool) -> None:
+    """Replace the database and the uploaded files with the backup FILE, then apply newer migrations."""
+    from . import backup as backups
+
+    url, bindir = backup_target()
+    manifest = backups.restore(url, file, settings()["UPLOADS_DIR"], bindir, yes=yes)
+    click.echo(f"restored {file} (made {manifest['created']} at revision {manifest['alembic_revision']}): "
+               f"{sum(manifest['rows'].values())} rows; database is up to date")
+
+
 @main.command()
 @click.option("--no-samples", is_flag=True, help="leave out (and remove) the records flagged as invented examples")
 def seed(no_samples: bool) -> None:

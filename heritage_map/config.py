@@ -27,6 +27,8 @@ SETTINGS = {
     "HERITAGE_MAP_TILE_URL": "basemap tile URL template (default: OpenStreetMap); 'none' for no basemap",
     "HERITAGE_MAP_TILE_ATTRIBUTION": "basemap attribution HTML",
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
+    "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
+                                "instance/uploads)",
 }
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -46,6 +48,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         # Off for the commands that never serve a page (import, export, db upgrade…): they sign nothing.
         "SECRET_KEY_REQUIRED": True,
         "GEODATA_DIR": str(GEODATA_DIR),
+        "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 
