@@ -117,7 +117,7 @@ def page(browser, live_server):
 def open_map(page, url: str) -> dict:
     page.goto(url)
     assert page.evaluate('typeof L === "undefined"') is False, "Leaflet did not load"
-    page.wait_for_function("window.heritageMap && window.heritageMap.ready === true")
+    page.wait_for_function("() => window.heritageMap && window.heritageMap.ready === true")
     assert page.get_attribute("html", "data-map-ready") == "true"
     state = page.evaluate("window.heritageMap")
     assert state["errors"] == []
@@ -224,14 +224,14 @@ def test_planner_screens_an_uploaded_footprint_offline(page, live_server, tmp_pa
                          '"geometry": {"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], '
                          '[-8.8749, 30.4789], [-8.8758, 30.4789], [-8.8758, 30.4783]]]}}]}', encoding="utf-8")
     open_map(page, live_server + "/planner")
-    page.wait_for_function("window.heritagePlanner && window.heritagePlanner.ready === true")
+    page.wait_for_function("() => window.heritagePlanner && window.heritagePlanner.ready === true")
     assert page.locator(".leaflet-draw-toolbar").count() >= 1, "the drawing toolbar is missing"
     page.set_input_files("#planner-file", str(footprint))
     sync_api.expect(page.locator("#planner-footprint")).to_contain_text("works.geojson")
     page.check('input[name="question"][value="screening"]')
     page.fill("#planner-distance", "250")
     page.click("#planner-run")
-    page.wait_for_function("document.documentElement.getAttribute('data-planner-state') === 'done'")
+    page.wait_for_function("() => document.documentElement.getAttribute('data-planner-state') === 'done'")
     assert page.locator("#planner-message").is_hidden()
     gate = page.locator('#planner-table tbody tr[data-slug="bab-el-khemis"]')
     sync_api.expect(gate).to_contain_text("Bab El Khemis")
