@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # Before the database: a server without a key fails as it starts, not at its first request.
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from . import db, errors, ogc
+    from . import db, errors, ogc, security
     from .api.views import bp as api_bp
     from .planning.views import bp as planning_bp
     from .web.views import bp as web_bp
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.url_map.converters["slug"] = SlugConverter
 
     errors.init_app(app)
+    security.init_app(app)
     db.init_app(app, engine)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)

@@ -13,6 +13,7 @@ from .. import db, params
 from ..api.views import send_frame
 from ..catalogue import geometry, layers, vocab
 from ..errors import InvalidParameter
+from ..security import csp_nonce
 from ..transfer import files
 from ..urls import record_url
 from ..web import maps
@@ -29,7 +30,8 @@ DEFAULT_SCREENING_M = 200
 def planner():
     """The planner's page: draw or upload a footprint, ask a spatial question, see and download the answer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
-    parts = maps.render_parts(maps.planner_map(maps.Basemap.from_config(current_app.config), sources, static_url))
+    parts = maps.render_parts(maps.planner_map(maps.Basemap.from_config(current_app.config), sources, static_url),
+                              csp_nonce())
     return render_template("planning/planner.html", map=parts, buffers=vocab.PROTECTION_BUFFERS,
                            default_distance=DEFAULT_SCREENING_M, max_distance=questions.MAX_RADIUS_M)
 
@@ -120,8 +122,9 @@ def screening_report():
                                max_distance=questions.MAX_RADIUS_M)
     _footprint, distance, body = screen()
     result = json.loads(body)  # one report page: small, and it needs the values to lay out the table
-    report_map = maps.report_map(maps.Basemap.from_config(current_app.config), result, static_url)
-    return render_template("planning/report.html", result=result, distance=distance, map=maps.render_parts(report_map),
+    report_map = maps.render_parts(maps.report_map(maps.Basemap.from_config(current_app.config), result, static_url),
+                                   csp_nonce())
+    return render_template("planning/report.html", result=result, distance=distance, map=report_map,
                            buffers=vocab.PROTECTION_BUFFERS,
                            generated=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                            categories={slug: c.en for slug, c in vocab.CATEGORIES.items()})

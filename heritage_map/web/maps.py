@@ -14,6 +14,7 @@ from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from jinja2 import Template
 
 from .. import i18n
+from ..security import add_nonce
 from ..catalogue import layers, vocab
 from .assets import localize
 
@@ -218,9 +219,14 @@ def _report_bounds(footprint: dict | None, features: list[dict]) -> list | None:
     return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
-def render_parts(m: folium.Map) -> dict[str, str]:
-    """Render a map into the header, body and script parts a page template places."""
+def render_parts(m: folium.Map, nonce: str) -> dict[str, str]:
+    """Render a map into the header, body and script parts a page template places, nonce on inline elements.
+
+    Folium writes <script> and <style> elements into the header; the template's own <script> around the
+    script part carries the same nonce (`csp_nonce()`).
+    """
     root = m.get_root()
     root.render()
-    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+    return {"header": add_nonce(root.header.render(), nonce), "html": add_nonce(root.html.render(), nonce),
+            "script": root.script.render()}
 

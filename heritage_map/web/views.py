@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
+from ..security import csp_nonce
 from ..urls import record_url
 from . import maps
 from .assets import static_url
@@ -26,7 +27,7 @@ def record_map(layer: str, slug: str) -> dict | None:
     geojson_text = queries.record_geojson(db.session(), layer, slug, record_url(layer))
     if geojson_text is None:
         return None
-    return maps.render_parts(maps.record_map(basemap(), layer, geojson_text, static_url))
+    return maps.render_parts(maps.record_map(basemap(), layer, geojson_text, static_url), csp_nonce())
 
 
 def filters_for(layer: str) -> dict:
@@ -39,7 +40,7 @@ def filters_for(layer: str) -> dict:
 def index():
     """The full-window map of every published layer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url))
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url), csp_nonce())
     return render_template("web/map.html", map=parts)
 
 

@@ -116,8 +116,13 @@ def page(browser, live_server):
 
 def open_map(page, url: str) -> dict:
     page.goto(url)
+    return map_state(page)
+
+
+def map_state(page) -> dict:
+    """Wait for the open page's map to have loaded its layers; return window.heritageMap."""
     assert page.evaluate('typeof L === "undefined"') is False, "Leaflet did not load"
-    page.wait_for_function("window.heritageMap && window.heritageMap.ready === true")
+    page.wait_for_function("() => window.heritageMap && window.heritageMap.ready === true")
     assert page.get_attribute("html", "data-map-ready") == "true"
     state = page.evaluate("window.heritageMap")
     assert state["errors"] == []
@@ -224,14 +229,14 @@ def test_planner_screens_an_uploaded_footprint_offline(page, live_server, tmp_pa
                          '"geometry": {"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], '
                          '[-8.8749, 30.4789], [-8.8758, 30.4789], [-8.8758, 30.4783]]]}}]}', encoding="utf-8")
     open_map(page, live_server + "/planner")
-    page.wait_for_function("window.heritagePlanner && window.heritagePlanner.ready === true")
+    page.wait_for_function("() => window.heritagePlanner && window.heritagePlanner.ready === true")
     assert page.locator(".leaflet-draw-toolbar").count() >= 1, "the drawing toolbar is missing"
     page.set_input_files("#planner-file", str(footprint))
     sync_api.expect(page.locator("#planner-footprint")).to_contain_text("works.geojson")
     page.check('input[name="question"][value="screening"]')
     page.fill("#planner-distance", "250")
     page.click("#planner-run")
-    page.wait_for_function("document.documentElement.getAttribute('data-planner-state') === 'done'")
+    page.wait_for_function("() => document.documentElement.getAttribute('data-planner-state') === 'done'")
     assert page.locator("#planner-message").is_hidden()
     gate = page.locator('#planner-table tbody tr[data-slug="bab-el-khemis"]')
     sync_api.expect(gate).to_contain_text("Bab El Khemis")
@@ -262,4 +267,61 @@ def test_on_a_phone_the_layer_list_and_legend_start_folded_and_open_on_a_tap(pag
     assert "leaflet-control-layers-expanded" in layers.get_attribute("class")
     page.locator(".map-legend summary").click()
     assert page.evaluate("document.querySelector('.map-legend').open") is True
+    assert_offline_and_clean(page)
+
+
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
+  (window.__cspViolations = window.__cspViolations || []).push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`);
+});"""
+MAP_PAGES = ["/", "/sites/bab-el-khemis", "/associations/example-garden-keepers", "/projects/example-rampart-walk",
+             "/planner"]
+PLAIN_PAGES = ["/sites", "/associations", "/projects", "/forum", "/api/screening/report", "/ogc/?f=html",
+               "/ogc/collections/heritage-sites/items?f=html"]
+WORKS = '{"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], [-8.8749, 30.4789], ' \
+        '[-8.8758, 30.4789], [-8.8758, 30.4783]]]}'
+
+
+@pytest.mark.parametrize("path", [*MAP_PAGES, *PLAIN_PAGES, "/nowhere", "report"])
+def test_no_page_breaks_the_content_security_policy(page, live_server, path):
+    page.context.add_init_script(CSP_LISTENER)
+    refused = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    if path == "report":  # the printable screening report, with its map: what the form posts to
+        page.goto(live_server + "/api/screening/report")
+        page.fill("#report-geometry", WORKS)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+    else:
+        assert page.goto(live_server + path).status == (404 if path == "/nowhere" else 200)
+    has_map = path in (*MAP_PAGES, "report")
+    if has_map:  # a refused script leaves the map unready: stop at the refusal rather than time out
+        page.wait_for_function("() => (window.heritageMap && window.heritageMap.ready) || window.__cspViolations")
+    assert page.evaluate("window.__cspViolations || []") == []
+    if has_map:
+        assert map_state(page)["counts"]["total"] > 0
+    assert refused == []
+    if path == "/nowhere":  # Chromium logs the page's own 404 status as a console error
+        page.context.errors[:] = [e for e in page.context.errors if "status of 404" not in e]
+    assert_offline_and_clean(page)
+
+
+def test_the_locate_me_marker_draws_under_the_policy(page, live_server):
+    page.context.add_init_script(CSP_LISTENER)
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.4725, "longitude": -8.881})
+    open_map(page, live_server + "/")
+    page.click(".leaflet-control-locate a")
+    circle = page.locator(".leaflet-control-locate-location circle")
+    sync_api.expect(circle).to_have_count(1)
+    assert circle.evaluate("c => getComputedStyle(c).fill") != "rgb(0, 0, 0)"  # its own colour, not SVG's black
+    assert page.evaluate("window.__cspViolations || []") == []
+    assert_offline_and_clean(page)
+
+
+def test_an_index_filter_applies_as_soon_as_it_is_chosen(page, live_server):
+    page.goto(live_server + "/sites")
+    with page.expect_navigation():
+        page.select_option("select[name=kind]", "environment")
+    assert urlsplit(page.url).query == "kind=environment&category="
+    sync_api.expect(page.locator("p.count")).to_have_text("9 sites")
     assert_offline_and_clean(page)
