@@ -36,6 +36,13 @@ def filters_for(layer: str) -> dict:
     return filters_of(layer)
 
 
+def index_page(layer: str) -> str:
+    """Render a layer's index page (templates/web/<layer>.html) with its filters from the query string."""
+    chosen = filters_for(layer)
+    records = queries.list_records(db.session(), layer, **chosen)
+    return render_template(f"web/{layer}.html", **{layer: records}, chosen=chosen, vocab=vocab)
+
+
 @bp.get("/")
 def index():
     """The full-window map of every published layer."""
@@ -47,9 +54,7 @@ def index():
 @bp.get("/sites")
 def sites():
     """Index of published sites, filtered by kind and category."""
-    chosen = filters_for("sites")
-    records = queries.list_records(db.session(), "sites", **chosen)
-    return render_template("web/sites.html", sites=records, chosen=chosen, vocab=vocab)
+    return index_page("sites")
 
 
 @bp.get("/sites/<slug:slug>")
@@ -63,9 +68,7 @@ def site(slug: str):
 @bp.get("/associations")
 def associations():
     """Index of published associations, filtered by theme."""
-    chosen = filters_for("associations")
-    records = queries.list_records(db.session(), "associations", **chosen)
-    return render_template("web/associations.html", associations=records, chosen=chosen, vocab=vocab)
+    return index_page("associations")
 
 
 @bp.get("/associations/<slug:slug>")
@@ -78,9 +81,7 @@ def association(slug: str):
 @bp.get("/projects")
 def projects():
     """Index of published projects, filtered by status and theme."""
-    chosen = filters_for("projects")
-    records = queries.list_records(db.session(), "projects", **chosen)
-    return render_template("web/projects.html", projects=records, chosen=chosen, vocab=vocab)
+    return index_page("projects")
 
 
 @bp.get("/projects/<slug:slug>")
