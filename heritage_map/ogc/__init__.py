@@ -212,11 +212,15 @@ def property_value(q: cql2.Queryable, value: str):
     return typed
 
 
+def property_names(c: collections.Collection) -> set[str]:
+    """Return the names a collection's items and tiles take as `?property=value` filters."""
+    return {n for n, q in c.queryables.items() if q.type != "geometry"}
+
+
 def parse_page(c: collections.Collection) -> items.Page:
     """Turn the items query string into a Page, or raise InvalidParameter naming the problem."""
     args = request.args
-    properties = {n for n, q in c.queryables.items() if q.type != "geometry"}
-    params.known_only(args, ITEM_PARAMS | properties)
+    params.known_only(args, ITEM_PARAMS | property_names(c))
     # Any well-formed positive limit is accepted and clamped, as the standard asks.
     limit = params.integer(args, "limit", DEFAULT_LIMIT, low=1, high=10**18 - 1)
     page = items.Page(c, crs.parse(args.get("crs")), min(limit, MAX_LIMIT))
@@ -226,6 +230,17 @@ def parse_page(c: collections.Collection) -> items.Page:
         page.bbox = items.bbox_lonlat_first(box, page.bbox_crs)
     elif args.get("bbox-crs"):
         raise InvalidParameter("bbox-crs is given without bbox")
+    parse_filters(page)
+    page.sort = params.sortby(args, c.sortables)
+    if args.get("cursor"):
+        page.cursor = items.decode_cursor(args["cursor"], page)
+    return page
+
+
+def parse_filters(page: items.Page) -> None:
+    """Set a page's datetime, property and CQL2 filters from the query string (items and tiles alike)."""
+    args, c = request.args, page.collection
+    properties = property_names(c)
     page.interval = params.interval(args)
     page.equals = {name: property_value(c.queryables[name], args[name]) for name in sorted(properties & set(args))}
     if args.get("filter"):
@@ -234,10 +249,6 @@ def parse_page(c: collections.Collection) -> items.Page:
             crs.parse(filter_crs, "filter-crs")
         page.filter = (args["filter"], args.get("filter-lang"), filter_crs)
         page.filter_clause = cql2.compile_filter(*page.filter[:2], c.queryables, filter_crs)
-    page.sort = params.sortby(args, c.sortables)
-    if args.get("cursor"):
-        page.cursor = items.decode_cursor(args["cursor"], page)
-    return page
 
 
 @bp.get("/collections/<cid>/items")
