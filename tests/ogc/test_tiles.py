@@ -215,6 +215,9 @@ def test_tilesets_tileset_and_tilejson_lead_to_the_tiles(client):
     assert tilejson["tilejson"] == "3.0.0" and tilejson["tiles"][0].endswith("/WebMercatorQuad/{z}/{y}/{x}")
     assert tilejson["vector_layers"][0]["id"] == CID
     assert set(tilejson["vector_layers"][0]["fields"]) == TILE_PROPERTIES | {"count"}
+    for page in (f"/ogc/collections/{CID}/tiles?f=html", f"{self_href}?f=html"):
+        response = client.get(page)
+        assert response.status_code == 200 and response.mimetype == "text/html" and "WebMercatorQuad" in response.text
 
 
 def test_every_collection_links_to_its_tilesets_and_the_tiles_classes_are_declared(client):
