@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from sqlalchemy import event, insert, text
 from factories import make_site
 from heritage_map.catalogue.models import Site
 from heritage_map.ogc import tiles
+from heritage_map.transfer.imports import import_layer
 from seed_facts import BAB_EL_KHEMIS, GATES
 
 CID = "heritage-sites"
@@ -260,3 +262,15 @@ def test_truncating_a_layer_s_table_bumps_its_version_and_empties_its_tiles(clie
     assert connection.execute(text(versions)).scalar_one() > old
     after = client.get(path(*KHEMIS_Z15))
     assert after.headers["ETag"] != before.headers["ETag"] and features(after) == []
+
+
+def test_an_imported_site_is_in_the_next_tile(client, session, tmp_path):
+    before = client.get(path(*KHEMIS_Z15)).headers["ETag"]
+    file = tmp_path / "sites.geojson"
+    file.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": list(BAB_EL_KHEMIS)},
+        "properties": {"slug": "imported-gate", "name_en": "Imported gate", "kind": "heritage", "category": "gate",
+                       "coord_confidence": "estimated", "publication_status": "published"}}]}))
+    import_layer(session, file, "sites")
+    after = client.get(path(*KHEMIS_Z15))
+    assert after.headers["ETag"] != before and "imported-gate" in tile_slugs(client, KHEMIS_Z15)
