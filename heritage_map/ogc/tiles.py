@@ -32,6 +32,9 @@ CLUSTER_BELOW = 13  # a z13 tile is 4.9 km wide, about the town: below it single
 CELLS = 16  # cells per side of a tile when clustering (16 px on a 256 px tile)
 EXTENT, BUFFER = 4096, 64  # the tile's grid, and the margin drawn around it so that symbols are not cut
 MAX_TILE_BYTES = 500_000  # a tile of single features past this is sent clustered instead
+# Each single feature carries at least its slug and url (50 bytes and more): past this many, the tile
+# would be past MAX_TILE_BYTES, and is clustered without being encoded first.
+DENSE = 10_000
 CACHE_BYTES = 64 * 2**20
 # Revalidate every time: a browser honours max-age without asking, so any max-age would let it show
 # a tile older than a change for that long. With the ETag, an unchanged tile costs a 304.
@@ -99,7 +102,7 @@ def etag(page: Page, z: int, x: int, y: int, record_url: str, layer_version: int
 def encode(conn: Connection, page: Page, z: int, x: int, y: int, record_url: str) -> bytes:
     """Return the tile z/x/y of the page's collection as Mapbox Vector Tile bytes, made by PostGIS."""
     values = page.values() | {"z": z, "x": x, "y": y}
-    clustered = z < CLUSTER_BELOW
+    clustered = z < CLUSTER_BELOW or conn.scalar(_dense_statement(page), values)
     tile = conn.scalar(_statement(page, clustered, record_url), values)
     if not clustered and len(tile) > MAX_TILE_BYTES:  # a dense place: counts keep the tile small
         tile = conn.scalar(_statement(page, True, record_url), values)
@@ -112,16 +115,30 @@ def _statement(page: Page, clustered: bool, record_url: str) -> Select:
     return items.cached_statement(key, lambda: _build(page, clustered, record_url))
 
 
+def _dense_statement(page: Page) -> Select:
+    """Return the SELECT of whether more than DENSE records meet the tile (z, x, y bound), read no further."""
+    def build() -> Select:
+        _, _, conditions = _tile_area(page)
+        found = select(page.collection.model.id).where(and_(*conditions)).limit(DENSE + 1).subquery()
+        return select(select(func.count()).select_from(found).scalar_subquery() > DENSE)
+    return items.cached_statement(("tile-dense", page.shape()), build)
+
+
+def _tile_area(page: Page) -> tuple[ColumnElement, ColumnElement, list[ColumnElement]]:
+    """Return the tile's envelope (EPSG:3857), its width in metres and the conditions of the records drawn in it."""
+    z = bindparam("z", type_=Integer)
+    envelope = queries.once(func.ST_TileEnvelope(z, bindparam("x", type_=Integer), bindparam("y", type_=Integer)))
+    size = literal(2 * _HALF_WORLD, Float) / func.power(2, z)
+    # The records drawn in the tile and its margin, found by the spatial index in the storage SRID.
+    area = queries.once(func.ST_Transform(func.ST_Expand(envelope, size * BUFFER / EXTENT), SRID))
+    return envelope, size, [*items.conditions(page), page.collection.model.geom.op("&&")(area)]
+
+
 def _build(page: Page, clustered: bool, record_url: str) -> Select:
     c = page.collection
     model = c.model
-    z = bindparam("z", type_=Integer)
-    envelope = queries.once(func.ST_TileEnvelope(z, bindparam("x", type_=Integer), bindparam("y", type_=Integer)))
-    size = literal(2 * _HALF_WORLD, Float) / func.power(2, z)  # the tile's width in metres
-    # The records drawn in the tile and its margin, found by the spatial index in the storage SRID.
-    area = queries.once(func.ST_Transform(func.ST_Expand(envelope, size * BUFFER / EXTENT), SRID))
+    envelope, size, conditions = _tile_area(page)
     mercator = func.ST_Transform(model.geom, 3857)
-    conditions = [*items.conditions(page), model.geom.op("&&")(area)]
 
     def mvt_geom(geom: ColumnElement) -> ColumnElement:
         return func.ST_AsMVTGeom(geom, envelope, EXTENT, BUFFER, True)

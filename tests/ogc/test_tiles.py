@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, text
 
 from factories import make_site
 from heritage_map.catalogue.models import Site
-from heritage_map.ogc import tiles
+from heritage_map.ogc import items, tiles
 from heritage_map.transfer.imports import import_layer
 from seed_facts import BAB_EL_KHEMIS, GATES
 
@@ -197,6 +197,13 @@ def test_a_low_zoom_tile_of_2000_more_points_stays_small_and_counts_them_all(cli
 
 def test_a_tile_of_single_features_past_the_size_limit_is_sent_clustered(client, monkeypatch):
     monkeypatch.setattr(tiles, "MAX_TILE_BYTES", 100)
+    found = features(client.get(path(*KHEMIS_Z15)))
+    assert found and any("count" in f["properties"] for f in found)
+
+
+def test_a_tile_of_more_single_features_than_dense_is_clustered_without_encoding_them(client, monkeypatch):
+    monkeypatch.setattr(tiles, "DENSE", 1)
+    monkeypatch.setattr(items, "_statements", items._Statements())  # DENSE is written into its statement
     found = features(client.get(path(*KHEMIS_Z15)))
     assert found and any("count" in f["properties"] for f in found)
 
