@@ -63,6 +63,7 @@ class Layer:
     page: str = ""  # the endpoint of a record's page, called with its slug
     seed_file: str | None = None  # in geodata/
     links_to: tuple[str, ...] = ()  # the layers its records link to, which are loaded first
+    tile_properties: tuple[str, ...] = ()  # the columns a vector tile's features carry (with "url"): what the map shows
 
     def filter(self, name: str) -> Filter:
         """Return the filter called `name`."""
@@ -115,6 +116,7 @@ SITES = Layer(
     enums={"kind": vocab.KINDS, "category": tuple(vocab.CATEGORIES), "condition": vocab.CONDITIONS,
            "protection_status": vocab.PROTECTIONS, "coord_confidence": vocab.CONFIDENCES},
     page="web.site", seed_file="sites.geojson",
+    tile_properties=("slug", "name_en", "name_fr", "name_ar", "category", "kind", "sample"),
 )
 
 ASSOCIATIONS = Layer(
@@ -132,6 +134,7 @@ ASSOCIATIONS = Layer(
     queryables=("slug", "name_en", "name_fr", "name_ar", "themes", "sample", "updated_at", "geometry"),
     sortables=("slug", "name_en", "updated_at"),
     page="web.association", seed_file="associations.geojson",
+    tile_properties=("slug", "name_en", "name_fr", "name_ar", "sample"),
 )
 
 PROJECTS = Layer(
@@ -155,6 +158,7 @@ PROJECTS = Layer(
     sortables=("slug", "title_en", "status", "updated_at"),
     enums={"status": vocab.PROJECT_STATUSES},
     page="web.project", seed_file="projects.geojson", links_to=("sites", "associations"),
+    tile_properties=("slug", "title_en", "title_fr", "title_ar", "status", "sample"),
 )
 
 # In the order of the map's layer list and of the OGC collections.

@@ -1,4 +1,4 @@
-"""OGC API – Features (Parts 1, 2 and 3) at /ogc: thin views over collections.py, items.py and the cql2 package."""
+"""OGC API – Features (Parts 1, 2 and 3) and Tiles at /ogc: thin views over collections, items, tiles and cql2."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from datetime import date, datetime, timezone
 from itertools import chain
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from sqlalchemy import Connection, Row
 
 from .. import cql2, crs, db, negotiation, params
 from ..catalogue.geometry import SERVED_EXTENT
 from ..errors import InvalidParameter, NotFound
 from ..urls import record_url
-from . import collections, items, openapi
+from . import collections, items, openapi, tiles
 from .items import DEFAULT_LIMIT, MAX_LIMIT
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -47,6 +47,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     # Not .../conf/functions: it asks for a /functions resource listing functions, and we offer none.
+    *(f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+      for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "oas30")),
 ]
 ITEM_PARAMS = set(openapi.ITEM_PARAMS)  # one list, so the API definition names every parameter the items take
 
@@ -140,6 +142,8 @@ def describe(c: collections.Collection) -> dict:
             link("items", url_for("ogc.items_", cid=c.id, f="html", _external=True), "text/html", c.title),
             link("http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  url_for("ogc.queryables", cid=c.id, _external=True), "application/schema+json", "queryables"),
+            link("http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                 url_for("ogc.tilesets", cid=c.id, _external=True), "application/json", "vector tilesets"),
         ],
     }
 
@@ -212,11 +216,15 @@ def property_value(q: cql2.Queryable, value: str):
     return typed
 
 
+def property_names(c: collections.Collection) -> set[str]:
+    """Return the names a collection's items and tiles take as `?property=value` filters."""
+    return {n for n, q in c.queryables.items() if q.type != "geometry"}
+
+
 def parse_page(c: collections.Collection) -> items.Page:
     """Turn the items query string into a Page, or raise InvalidParameter naming the problem."""
     args = request.args
-    properties = {n for n, q in c.queryables.items() if q.type != "geometry"}
-    params.known_only(args, ITEM_PARAMS | properties)
+    params.known_only(args, ITEM_PARAMS | property_names(c))
     # Any well-formed positive limit is accepted and clamped, as the standard asks.
     limit = params.integer(args, "limit", DEFAULT_LIMIT, low=1, high=10**18 - 1)
     page = items.Page(c, crs.parse(args.get("crs")), min(limit, MAX_LIMIT))
@@ -226,6 +234,17 @@ def parse_page(c: collections.Collection) -> items.Page:
         page.bbox = items.bbox_lonlat_first(box, page.bbox_crs)
     elif args.get("bbox-crs"):
         raise InvalidParameter("bbox-crs is given without bbox")
+    parse_filters(page)
+    page.sort = params.sortby(args, c.sortables)
+    if args.get("cursor"):
+        page.cursor = items.decode_cursor(args["cursor"], page)
+    return page
+
+
+def parse_filters(page: items.Page) -> None:
+    """Set a page's datetime, property and CQL2 filters from the query string (items and tiles alike)."""
+    args, c = request.args, page.collection
+    properties = property_names(c)
     page.interval = params.interval(args)
     page.equals = {name: property_value(c.queryables[name], args[name]) for name in sorted(properties & set(args))}
     if args.get("filter"):
@@ -234,10 +253,6 @@ def parse_page(c: collections.Collection) -> items.Page:
             crs.parse(filter_crs, "filter-crs")
         page.filter = (args["filter"], args.get("filter-lang"), filter_crs)
         page.filter_clause = cql2.compile_filter(*page.filter[:2], c.queryables, filter_crs)
-    page.sort = params.sortby(args, c.sortables)
-    if args.get("cursor"):
-        page.cursor = items.decode_cursor(args["cursor"], page)
-    return page
 
 
 @bp.get("/collections/<cid>/items")
@@ -345,3 +360,75 @@ def item(cid: str, fid: str):
         return render_template("ogc/items.html", collection=c, features=[feature], matched=None,
                                links=feature["links"]), 200, headers
     return Response(json.dumps(feature, ensure_ascii=False), mimetype="application/geo+json", headers=headers)
+
+
+TILE_PARAMS = {"datetime", "filter", "filter-lang", "filter-crs"}  # and the property filters, as for items
+
+
+@bp.record_once
+def _tile_cache(state) -> None:
+    # One cache per app: its tiles are those of the app's database.
+    state.app.extensions["heritage_map.tile_cache"] = tiles.TileCache()
+
+
+def tileset_links(cid: str) -> list[dict]:
+    """Return the links of a collection's tileset: itself, its TileJSON, its data and its tiling scheme."""
+    here_url = url_for("ogc.tileset", cid=cid, tms=tiles.TILE_MATRIX_SET, _external=True)
+    return [link("self", here_url, "application/json", "this tileset"),
+            link("alternate", here_url + "?f=tilejson", "application/json", "TileJSON"),
+            link("http://www.opengis.net/def/rel/ogc/1.0/geodata", url_for("ogc.collection", cid=cid, _external=True),
+                 "application/json", "the collection"),
+            link("http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", tiles.TILE_MATRIX_SET_URI, "application/json",
+                 tiles.TILE_MATRIX_SET)]
+
+
+def tile_template(cid: str, z: str, y: str, x: str) -> str:
+    """Return the URL template of a collection's tiles, with the given placeholders (the braces are kept)."""
+    mark = "0"  # url_for would escape braces: build with numbers, then put the placeholders in
+    url = url_for("ogc.tile", cid=cid, tms=tiles.TILE_MATRIX_SET, z=mark, y=mark, x=mark, _external=True)
+    return url.removesuffix("/0/0/0") + f"/{z}/{y}/{x}"
+
+
+@bp.get("/collections/<cid>/tiles")
+def tilesets(cid: str):
+    """The vector tilesets of a collection (one: WebMercatorQuad)."""
+    c = collections.get(cid)
+    params.known_only(request.args, {"f"})
+    entry = {"title": f"{c.title} ({tiles.TILE_MATRIX_SET})", "dataType": "vector", "crs": tiles.CRS_URI,
+             "tileMatrixSetURI": tiles.TILE_MATRIX_SET_URI, "links": tileset_links(cid)}
+    return respond({"links": self_links(f"{c.title}: tilesets"), "tilesets": [entry]}, "ogc/page.html")
+
+
+@bp.get("/collections/<cid>/tiles/<tms>")
+def tileset(cid: str, tms: str):
+    """A collection's tileset metadata (f=tilejson: as TileJSON 3.0)."""
+    c = collections.get(cid)
+    tiles.check_matrix_set(tms)
+    params.known_only(request.args, {"f"})
+    if request.args.get("f") == "tilejson":
+        doc = tiles.tilejson(cid, c.title, tile_template(cid, "{z}", "{y}", "{x}"), SERVED_EXTENT)
+        return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json")
+    template = tile_template(cid, "{tileMatrix}", "{tileRow}", "{tileCol}")
+    return respond(tiles.tileset(cid, c.title, template, tileset_links(cid)), "ogc/page.html")
+
+
+@bp.get("/collections/<cid>/tiles/<tms>/<z>/<y>/<x>")
+def tile(cid: str, tms: str, z: str, y: str, x: str):
+    """One vector tile of a collection, filtered as its items are; cached until a record of its layer changes."""
+    c = collections.get(cid)
+    zoom, col, row = tiles.tile_address(tms, z, y, x)
+    params.known_only(request.args, TILE_PARAMS | property_names(c))
+    page = items.Page(c, crs.parse(None), 1)
+    parse_filters(page)
+    url = record_url(c.layer)
+    cache = current_app.extensions["heritage_map.tile_cache"]
+    with db.read() as conn:
+        # The version first: the tile read after it is at least as new, so it is never cached as newer than it is.
+        tag = tiles.etag(page, zoom, col, row, url, tiles.version(conn, c.layer))
+        headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
+        if request.if_none_match.contains_weak(tag):
+            return Response(status=304, headers=headers)
+        body = cache.get(tag)
+        if body is None:
+            body = cache.put(tag, tiles.encode(conn, page, zoom, col, row, url))
+    return Response(body, mimetype=tiles.MVT, headers=headers)

@@ -71,6 +71,11 @@ class _Statements:
 _statements = _Statements()
 
 
+def cached_statement(key: tuple, build: Callable[[], Select]) -> Select:
+    """Return the statement of `key` from the one statement cache, built the first time (its rule: _Statements)."""
+    return _statements.get_or_build(key, build)
+
+
 @dataclass
 class Page:
     """What one items request asks for, once parsed and checked: values only, no SQL yet."""
@@ -119,6 +124,11 @@ def bbox_lonlat_first(bbox: tuple[float, ...], bbox_crs: Crs) -> tuple[float, fl
     if not within_area(bbox_crs, (x1, x2, x1, x2), (y1, y1, y2, y2)):
         raise InvalidParameter(f"bbox is outside the area where {bbox_crs.uri} can be brought to longitude/latitude")
     return x1, y1, x2, y2
+
+
+def conditions(page: Page) -> list[ColumnElement]:
+    """Return the WHERE conditions of a page, the one copy that items, counts and tiles share (see _where)."""
+    return _where(page)
 
 
 def _where(page: Page) -> list[ColumnElement]:

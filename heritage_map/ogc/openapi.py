@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import crs
 from .collections import COLLECTIONS, Collection
 from .items import DEFAULT_LIMIT, MAX_LIMIT
+from .tiles import MAX_ZOOM, MVT, TILE_MATRIX_SET
 
 
 def _param(name: str, description: str, schema: dict, style: str | None = None, explode: bool | None = None) -> dict:
@@ -94,6 +95,33 @@ def _items_path(c: Collection) -> dict:
     return path
 
 
+TILE_PARAMS = ["datetime", "filter", "filter-lang", "filter-crs"]  # and a collection's property filters
+
+
+def _tile_paths(cid: dict) -> dict:
+    """Return the OGC API – Tiles paths: a collection's tilesets, its tileset and its tiles."""
+    tms = _path_param("tileMatrixSetId", "The tile matrix set.", [TILE_MATRIX_SET])
+    numbers = [{"name": name, "in": "path", "required": True, "description": description,
+                "schema": {"type": "integer", "minimum": 0, **({"maximum": MAX_ZOOM} if name == "tileMatrix" else {})}}
+               for name, description in (("tileMatrix", "The zoom level."), ("tileRow", "The row, from the top."),
+                                         ("tileCol", "The column, from the left."))]
+    tileset = _get("A tileset's metadata (f=tilejson: TileJSON 3.0)", JSON, [], [cid, tms], "describeTileset")
+    tileset["get"]["parameters"].append(_param("f", "Format: json, html or tilejson.",
+                                               {"type": "string", "enum": ["json", "html", "tilejson"]}))
+    tile = _get("A vector tile: the collection's published records, filtered as its items are",
+                {MVT: {"schema": {"type": "string", "format": "binary"}}}, TILE_PARAMS, [cid, tms, *numbers],
+                "getTile")
+    tile["get"]["responses"]["200"]["content"].pop("text/html")
+    tile["get"]["responses"]["304"] = {"description": "The tile has not changed since the ETag given"}
+    tile["get"]["responses"]["200"]["headers"] = {"ETag": {"schema": {"type": "string"}}}
+    return {
+        "/collections/{collectionId}/tiles": _get("A collection's vector tilesets", JSON, ["f"], [cid],
+                                                  "getTilesets"),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": tileset,
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": tile,
+    }
+
+
 def document(server: str) -> dict:
     """Return the OpenAPI 3.0 document for a service rooted at `server`."""
     ids = list(COLLECTIONS)
@@ -119,6 +147,7 @@ def document(server: str) -> dict:
             "/collections/{collectionId}/items/{featureId}": _get("A feature", GEOJSON, ["f", "crs"], [cid, fid],
                                                                   "getFeature"),
             **{f"/collections/{c.id}/items": _items_path(c) for c in COLLECTIONS.values()},
+            **_tile_paths(cid),
         },
         "components": {"parameters": PARAMETERS, "responses": {"Error": ERROR}},
     }
