@@ -27,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
+from .catalogue.models import Base
 from .config import normalize_url
 from .errors import HeritageMapError
 
@@ -41,6 +42,9 @@ APP_TABLES = """
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.deptype = 'e')
     ORDER BY c.relname"""
+
+
+RECORD_TABLES = frozenset(table.name for table in Base.metadata.sorted_tables)
 
 
 class BackupError(HeritageMapError):
@@ -98,7 +102,8 @@ def restore(url: str, file: str | Path, uploads_dir: str | Path, bindir: Path | 
     manifest = check(file)
     with psycopg.connect(conninfo, **_password(env)) as conn:
         _check_client(conn, tools)
-        held = sum(_row_counts(conn, skip={"alembic_version"}).values())
+        # Records are the rows of the models' tables, not bookkeeping (alembic_version, layer_versions).
+        held = sum(n for table, n in _row_counts(conn).items() if table in RECORD_TABLES)
     if held and not yes:
         raise BackupError(f"the database holds {held} records, which the restore would replace; "
                           "run it again with --yes to confirm")
