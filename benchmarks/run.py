@@ -19,6 +19,7 @@ import os
 import platform
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -46,6 +47,7 @@ except ImportError as exc:  # pragma: no cover - a usage error, said plainly
              f"(e.g. /tmp/venv0/bin/python benchmarks/run.py). ({exc})")
 
 DBNAME = "heritage_map_bench"
+BENCH_SECRET = secrets.token_hex(32)
 SEED = 0.4242  # setseed() value: the same rows every time for the same sizes
 LON = (-9.2, -8.5)
 LAT = (30.2, 30.8)
@@ -291,7 +293,8 @@ def parse_statements(log_text: str) -> list[str]:
 
 def capture(cluster: Cluster, url: str, cases: list[Case]) -> None:
     """Fill in case (c)'s cursor URL and every case's SQL, by running the requests through our app once."""
-    app = create_app({"DATABASE_URL": url, "AUTO_SETUP": False})
+    # A key of this run only: the app refuses to start on a DATABASE_URL without one.
+    app = create_app({"DATABASE_URL": url, "AUTO_SETUP": False, "SECRET_KEY": BENCH_SECRET})
     client = app.test_client()
     with connect(cluster, autocommit=True) as admin:
         admin.execute(f"ALTER DATABASE {DBNAME} SET log_statement = 'all'")
@@ -784,7 +787,7 @@ def main() -> int:
             env={**os.environ, "PYGEOAPI_CONFIG": str(config)}, capture_output=True)
         # Our production entry point, configured from the environment as a deployment would be.
         servers.append(Server("ours", Path(sys.prefix), "heritage_map.wsgi:app", ours_port, args, workdir,
-                              {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "0"}))
+                              {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "0", "SECRET_KEY": BENCH_SECRET}))
         servers.append(Server("pygeoapi", pyg_venv, "pygeoapi.flask_app:APP", pyg_port, args, workdir,
                               {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}))
         ours, pyg = servers
