@@ -66,8 +66,11 @@ class Layer:
     tile_properties: tuple[str, ...] = ()  # the columns a vector tile's features carry (with "url"): what the map shows
 
     def filter(self, name: str) -> Filter:
-        """Return the filter called `name`."""
-        return next(f for f in self.filters if f.name == name)
+        """Return the filter called `name`, or raise ValueError naming the layer's filters."""
+        for f in self.filters:
+            if f.name == name:
+                return f
+        raise ValueError(f"{self.key} has no filter {name!r} (its filters: {', '.join(f.name for f in self.filters)})")
 
 
 NAMES = ("name_ar", "name_fr", "name_en")
@@ -172,11 +175,6 @@ def get(key: str) -> Layer:
         return LAYERS[key]
     except KeyError:
         raise ValueError(f"unknown layer {key!r} (known: {', '.join(LAYERS)})") from None
-
-
-def of_model(model: type) -> Layer:
-    """Return the layer whose records are `model`'s."""
-    return next(layer for layer in LAYERS.values() if layer.model is model)
 
 
 def load_order() -> list[Layer]:
