@@ -24,7 +24,9 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # Before the database: a server without a key fails as it starts, not at its first request.
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from . import db, errors, ogc, security
+    from . import db, errors, i18n, ogc, security
+    from .accounts import auth
+    from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
     from .planning.views import bp as planning_bp
     from .web.views import bp as web_bp
@@ -32,10 +34,15 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.url_map.converters["slug"] = SlugConverter
 
     errors.init_app(app)
+    i18n.init_app(app)
     security.init_app(app)
     db.init_app(app, engine)
+    auth.init_app(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(planning_bp)
+    # The planner's POSTs ask questions and change nothing; no session, so no CSRF to forge.
+    auth.csrf.exempt(planning_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(ogc.bp)
     return app

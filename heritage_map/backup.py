@@ -27,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
+from .accounts import models as _accounts  # noqa: F401 (accounts are records too: their tables join Base's)
 from .catalogue.models import Base
 from .config import normalize_url
 from .errors import HeritageMapError

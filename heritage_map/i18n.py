@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask import Flask
+
 # The interface is in English; a record without English text shows its French, then its Arabic. The pages,
 # the map's popups and the planner's tables all read this order (map.js gets it in its config).
 FALLBACK = ("en", "fr", "ar")
@@ -46,3 +48,10 @@ def localized(record: object, field: str, lang: str | None = None) -> str:
         if value:
             return value
     return ""
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Babel: `_()` in templates and code, locale-aware numbers and dates (English for now)."""
+    from flask_babel import Babel
+
+    Babel(app, locale_selector=lambda: "en")

@@ -19,3 +19,44 @@ def make_site(session: Session, **overrides) -> Site:
     session.add(site)
     session.flush()
     return site
+
+
+def make_user(session: Session, role: str = "member", memberships: dict | None = None, **overrides):
+    """Add an account with password "correct horse battery staple" and flush it.
+
+    `memberships` maps an association (a record) to its role ("editor" or "lead"), approved.
+    """
+    from heritage_map.accounts.models import Membership, User
+    from heritage_map.accounts.passwords import hash_password
+
+    values = dict(email=f"{role}@example.org", display_name=f"A {role}", role=role, active=True,
+                  password_hash=hash_password(PASSWORD))
+    values.update(overrides)
+    user = User(**values)
+    session.add(user)
+    session.flush()
+    for association, membership_role in (memberships or {}).items():
+        session.add(Membership(user_id=user.id, association_id=association.id, role=membership_role,
+                               state="approved"))
+    session.flush()
+    return user
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(client, user, password: str = PASSWORD):
+    """Sign `user` in through the sign-in form, CSRF token included; return the response."""
+    import re
+
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": password})
+
+
+def csrf_token(client, path: str = "/sign-in") -> str:
+    """Return a CSRF token valid for `client`'s session, read from a page with a form."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

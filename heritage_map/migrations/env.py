@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from heritage_map.config import normalize_url
+from heritage_map.accounts import models as _accounts  # noqa: F401 (its tables join Base's metadata)
 from heritage_map.catalogue.models import Base
 
 
