@@ -224,3 +224,7 @@ class ProjectAssociation(Base):
 
     project: Mapped[Project] = relationship(back_populates="links")
     association: Mapped[Association] = relationship(back_populates="links")
+
+
+# The catalogue's own tables, in dependency order: taken here, before other domains (accounts) add theirs.
+CATALOGUE_TABLES = tuple(Base.metadata.sorted_tables)
