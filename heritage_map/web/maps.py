@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ CLUSTERED = tuple(view.map_key for _layer, view in layers.map_views() if view.cl
 # Which map layer a feature of each API layer goes to: the last view it matches (see layers.View).
 SORTING = {layer.key: [[view.map_key, view.match] for view in layer.views if view.map_key]
            for layer in layers.LAYERS.values()}
+# Folium's own viewport tag forbids zooming (user-scalable=no, maximum-scale=1), which WCAG 1.4.4 does not
+# allow; the pages' base template has its own, which lets people zoom.
+_FOLIUM_VIEWPORT = re.compile(r'<meta\s+name="viewport"[^>]*>\s*', re.IGNORECASE)
 # The works footprint on a screening report.
 FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
 
@@ -223,10 +227,11 @@ def render_parts(m: folium.Map, nonce: str) -> dict[str, str]:
     """Render a map into the header, body and script parts a page template places, nonce on inline elements.
 
     Folium writes <script> and <style> elements into the header; the template's own <script> around the
-    script part carries the same nonce (`csp_nonce()`).
+    script part carries the same nonce (`csp_nonce()`). Folium's viewport tag is left out (see _FOLIUM_VIEWPORT).
     """
     root = m.get_root()
     root.render()
-    return {"header": add_nonce(root.header.render(), nonce), "html": add_nonce(root.html.render(), nonce),
+    header = _FOLIUM_VIEWPORT.sub("", root.header.render())
+    return {"header": add_nonce(header, nonce), "html": add_nonce(root.html.render(), nonce),
             "script": root.script.render()}
 
