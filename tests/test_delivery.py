@@ -103,8 +103,8 @@ def test_every_page_names_its_static_files_by_version(client):
 
 
 def test_fonts_a_stylesheet_names_are_cached_for_a_year_under_its_version(client):
-    css_url = next(u for u in static_urls(client.get("/").text) if u.endswith("all.min.css"))
-    font = css_url.replace("css/all.min.css", "webfonts/fa-solid-900.woff2")
+    css_url = next(u for u in static_urls(client.get("/").text) if u.endswith("heritage-icons.css"))
+    font = css_url.replace("css/heritage-icons.css", "webfonts/fa-solid-900-heritage.woff2")
     response = client.get(font)
     assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
     assert "Content-Encoding" not in client.get(font, headers={"Accept-Encoding": "br"}).headers  # woff2: packed

@@ -14,9 +14,8 @@ from ..catalogue import layers
 from . import maps
 
 _STATIC_LINK = re.compile(r'(?:src|href)="([^"]*/static/v/[^"]+)"')
-# Of the files the map's stylesheets name, the ones a page really loads: Font Awesome's solid icons (the
-# markers') and the images; not the other icon fonts, nor the .ttf copies no current browser asks for.
-_SHELL_REFS = re.compile(r"(\.png|\.svg|fa-solid-900\.woff2)$")
+# Of the files the map's stylesheets name, the ones a page really loads: the fonts in woff2 and the images.
+_SHELL_REFS = re.compile(r"\.(png|svg|woff2)$")
 
 
 def shell(static_url: Callable[[str], str]) -> dict[str, list[str]]:

@@ -80,7 +80,7 @@ def test_the_service_worker_script_lists_the_shell_by_version(client):
     shell = __import__("json").loads(text.split("var SHELL = ", 1)[1].split(";\n", 1)[0])
     assert shell["pages"] == ["/"] and "/api/sites" in shell["data"]
     assert shell["static"] and all(u.startswith("/static/v/") for u in shell["static"])
-    assert any(u.endswith("fa-solid-900.woff2") for u in shell["static"])
+    assert any(u.endswith("fa-solid-900-heritage.woff2") for u in shell["static"])
     for url in shell["static"]:
         assert client.get(url).status_code == 200, url
     again = client.get("/sw.js", headers={"If-None-Match": response.headers["ETag"]})
