@@ -16,7 +16,9 @@ TARGETS = """(minimum) => {
   const inline = "main p a, main li a, main dd a, main td a, .leaflet-control-attribution a, .leaflet-popup-content a";
   const chosen = "a[href], button, summary, select, input:not([type=hidden]), textarea, [role=button], [tabindex='0']";
   return [...document.querySelectorAll(chosen)].filter(el => !el.matches(inline)).map(el => {
-    const r = el.getBoundingClientRect(), style = getComputedStyle(el);
+    // A radio button or a check box is pressed through its whole label.
+    const target = (el.matches("input[type=radio], input[type=checkbox]") && el.closest("label")) || el;
+    const r = target.getBoundingClientRect(), style = getComputedStyle(el);
     const seen = r.width > 0 && r.height > 0 && style.visibility !== "hidden" && r.bottom > 0 && r.right > 0
       && r.top < innerHeight && r.left < innerWidth;
     const name = (el.getAttribute("title") || el.getAttribute("aria-label") || el.textContent || el.className).trim();
@@ -31,7 +33,7 @@ def small_targets(page) -> tuple[list[str], int]:
     return [t["what"] for t in targets if t["small"]], len(targets)
 
 
-@pytest.mark.parametrize("path", ["/", "/sites/bab-el-khemis", "/sites"])
+@pytest.mark.parametrize("path", ["/", "/sites/bab-el-khemis", "/sites", "/planner"])
 def test_every_control_on_a_phone_is_at_least_44_px_square(page, live_server, path):
     page.set_viewport_size(PHONE)
     page.goto(live_server + path)
