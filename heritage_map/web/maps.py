@@ -12,6 +12,7 @@ import shapely
 import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
+from flask_babel import gettext as _
 from jinja2 import Template
 
 from .. import i18n
@@ -129,7 +130,9 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
 def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
     """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
     m = _base(MEDINA_CENTRE, 15, basemap)
-    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    # The list view's words: map.js adds its button when it is given them.
+    strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view")}
+    _add_loader(m, LAYERS, {"sources": sources, "strings": strings}, static_url)
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
