@@ -168,3 +168,11 @@ def test_last_modified_is_never_in_the_future_and_a_later_change_is_always_newer
     make_site(session, slug="a-second-later")
     session.commit()
     assert client.get("/api/sites", headers={"If-Modified-Since": since}).status_code == 200
+
+
+def test_every_icon_the_map_draws_is_in_the_cut_icon_font(client):
+    css = (STATIC_DIR / "vendor/fontawesome-free/css/heritage-icons.css").read_text(encoding="utf-8")
+    locate = (STATIC_DIR / "vendor/leaflet.locatecontrol/L.Control.Locate.min.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"\bfa fa-([a-z0-9-]+)", client.get("/").text + locate))
+    assert {"map-marker", "spinner", "archway", "dungeon"} <= used
+    assert sorted(name for name in used if f".fa-{name}:before" not in css) == []
