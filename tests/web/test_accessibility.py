@@ -63,3 +63,19 @@ def test_the_page_has_no_wcag_21_aa_violation_on_a_phone(page, live_server, lang
     page.wait_for_timeout(300)
     assert violations(page) == []
     assert_offline_and_clean(page)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_map_with_its_list_legend_and_a_popup_open_has_no_violation(page, live_server, language):
+    page.goto(live_server + language + "/")
+    map_state(page)
+    page.click(".hm-list-toggle")
+    page.evaluate("""() => new Promise((resolve) => {
+      const map = window[Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map)];
+      const groups = []; map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) groups.push(l); });
+      const marker = groups[0].getLayers()[0];
+      groups[0].zoomToShowLayer(marker, () => { marker.openPopup(); resolve(); });
+    })""")
+    assert page.locator(".hm-list a").count() > 0 and page.locator(".leaflet-popup-content").count() == 1
+    assert violations(page) == []
+    assert_offline_and_clean(page)
