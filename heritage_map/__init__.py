@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # Before the database: a server without a key fails as it starts, not at its first request.
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from . import db, errors, i18n, ogc, security
+    from . import compression, db, errors, i18n, ogc, security, static_files
     from .accounts import auth
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
@@ -36,6 +36,8 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
+    static_files.init_app(app)
     db.init_app(app, engine)
     auth.init_app(app)
     app.register_blueprint(web_bp)

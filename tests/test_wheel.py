@@ -27,7 +27,8 @@ from heritage_map import create_app
 app = create_app()
 client = app.test_client()
 pages = [rule.rule for rule in app.url_map.iter_rules()
-         if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/api/", "/static/"))]
+         if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/api/", "/static/"))
+         and rule.rule != "/sw.js"]
 records, collections = [], client.get("/ogc/collections?f=json").get_json()["collections"]
 for c in collections:
     features = client.get(f"/ogc/collections/{c['id']}/items?limit=1&f=json").get_json()["features"]
@@ -43,6 +44,8 @@ for path in pages + records + ["/no-such-page"]:
 for name in json.loads(sys.stdin.read()):
     with client.get(f"/static/{name}") as r:
         out["static"][name] = [r.status_code, hashlib.sha256(r.data).hexdigest()]
+sw = client.get("/sw.js")
+out["sw"] = [sw.status_code, sw.mimetype, sw.get_data(as_text=True).count("/static/v/")]
 print(json.dumps(out))
 """
 
@@ -99,3 +102,5 @@ def test_the_installed_package_serves_every_page_and_static_file(installed, data
     assert {path: status for path, (status, _, _) in pages.items() if status != 200} == {"/no-such-page": 404}
     assert all(mimetype == "text/html" and size > 500 for _, mimetype, size in pages.values()), pages
     assert out["static"] == {name: [200, sha256(REPO / "static" / name)] for name in statics}
+    status, mimetype, versioned = out["sw"]  # the service worker, read from the installed static/sw.js
+    assert status == 200 and mimetype == "text/javascript" and versioned > 10

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 
-from .. import crs, db, params
+from .. import crs, db, freshness, params
 from ..catalogue import layers, queries
 from ..errors import NotFound
 from ..transfer import exports, files
@@ -29,8 +29,11 @@ def layer_response(layer: str) -> Response:
     params.known_only(request.args, {*(f.name for f in layers.get(layer).filters), "limit", "f"})
     filters = filters_of(layer)
     limit = params.integer(request.args, "limit", queries.MAX_FEATURES, low=1, high=queries.MAX_FEATURES)
+    validators = freshness.current()
+    if validators.unchanged():
+        return validators.not_modified()
     body = queries.feature_collection(db.session(), layer, record_url=record_url(layer), limit=limit, **filters)
-    return Response(body, mimetype="application/geo+json")
+    return Response(body, mimetype="application/geo+json", headers=validators.headers())
 
 
 def _layer_view(layer: layers.Layer):

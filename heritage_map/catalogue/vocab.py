@@ -25,7 +25,7 @@ CATEGORIES: dict[str, Category] = {
     for c in (
         Category("rampart", "heritage", "Rampart", "Rempart", "سور", "chess-rook", "darkred"),
         Category("gate", "heritage", "Gate", "Porte (Bab)", "باب", "archway", "red"),
-        Category("kasbah", "heritage", "Kasbah", "Kasbah", "قصبة", "fort-awesome", "darkred"),
+        Category("kasbah", "heritage", "Kasbah", "Kasbah", "قصبة", "dungeon", "darkred"),
         Category("mosque", "heritage", "Mosque", "Mosquée", "مسجد", "mosque", "darkpurple"),
         Category("zaouia", "heritage", "Zaouia / shrine", "Zaouïa / mausolée", "زاوية", "star-and-crescent", "purple"),
         Category("square", "heritage", "Square", "Place", "ساحة", "people-group", "orange"),

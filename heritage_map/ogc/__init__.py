@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
 from sqlalchemy import Connection, Row
 
-from .. import cql2, crs, db, negotiation, params
+from .. import compression, cql2, crs, db, freshness, negotiation, params
 from ..catalogue.geometry import SERVED_EXTENT
 from ..errors import InvalidParameter, NotFound
 from ..urls import record_url
@@ -273,6 +273,10 @@ def items_(cid: str):
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
+    validators = freshness.current()
+    if validators.unchanged():
+        return validators.not_modified()
+    headers.update(validators.headers())
     if not items.streamed(page):  # one fetch: the whole body at once, with its length
         with db.read() as conn:
             body = b"".join(feature_collection(conn, page, url))
@@ -346,6 +350,13 @@ def item(cid: str, fid: str):
     c = collections.get(cid)
     params.known_only(request.args, {"f", "crs"})
     out_crs = crs.parse(request.args.get("crs"))
+    html = wants_html()
+    headers = {"Content-Crs": f"<{out_crs.uri}>"}
+    if not html:  # before the query: an unchanged feature costs a 304 and one read of the versions
+        validators = freshness.current()
+        if validators.unchanged():
+            return validators.not_modified()
+        headers.update(validators.headers())
     text = None
     if "\x00" not in fid:  # no slug holds a NUL, and PostgreSQL would refuse to compare one
         with db.read() as conn:
@@ -355,8 +366,7 @@ def item(cid: str, fid: str):
     feature = json.loads(text)
     feature["links"] = [*self_links(feature["id"]),
                         link("collection", url_for("ogc.collection", cid=cid, _external=True), "application/json")]
-    headers = {"Content-Crs": f"<{out_crs.uri}>"}
-    if wants_html():
+    if html:
         return render_template("ogc/items.html", collection=c, features=[feature], matched=None,
                                links=feature["links"]), 200, headers
     return Response(json.dumps(feature, ensure_ascii=False), mimetype="application/geo+json", headers=headers)
@@ -426,7 +436,7 @@ def tile(cid: str, tms: str, z: str, y: str, x: str):
         # The version first: the tile read after it is at least as new, so it is never cached as newer than it is.
         tag = tiles.etag(page, zoom, col, row, url, tiles.version(conn, c.layer))
         headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
-        if request.if_none_match.contains_weak(tag):
+        if compression.not_modified(tag):
             return Response(status=304, headers=headers)
         body = cache.get(tag)
         if body is None:

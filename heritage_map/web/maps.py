@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import shapely
 import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
+from flask_babel import gettext as _
 from jinja2 import Template
 
 from .. import i18n
@@ -28,6 +30,9 @@ CLUSTERED = tuple(view.map_key for _layer, view in layers.map_views() if view.cl
 # Which map layer a feature of each API layer goes to: the last view it matches (see layers.View).
 SORTING = {layer.key: [[view.map_key, view.match] for view in layer.views if view.map_key]
            for layer in layers.LAYERS.values()}
+# Folium's own viewport tag forbids zooming (user-scalable=no, maximum-scale=1), which WCAG 1.4.4 does not
+# allow; the pages' base template has its own, which lets people zoom.
+_FOLIUM_VIEWPORT = re.compile(r'<meta\s+name="viewport"[^>]*>\s*', re.IGNORECASE)
 # The works footprint on a screening report.
 FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
 
@@ -125,7 +130,9 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
 def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
     """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
     m = _base(MEDINA_CENTRE, 15, basemap)
-    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    # The list view's words: map.js adds its button when it is given them.
+    strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view")}
+    _add_loader(m, LAYERS, {"sources": sources, "strings": strings}, static_url)
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -223,10 +230,11 @@ def render_parts(m: folium.Map, nonce: str) -> dict[str, str]:
     """Render a map into the header, body and script parts a page template places, nonce on inline elements.
 
     Folium writes <script> and <style> elements into the header; the template's own <script> around the
-    script part carries the same nonce (`csp_nonce()`).
+    script part carries the same nonce (`csp_nonce()`). Folium's viewport tag is left out (see _FOLIUM_VIEWPORT).
     """
     root = m.get_root()
     root.render()
-    return {"header": add_nonce(root.header.render(), nonce), "html": add_nonce(root.html.render(), nonce),
+    header = _FOLIUM_VIEWPORT.sub("", root.header.render())
+    return {"header": add_nonce(header, nonce), "html": add_nonce(root.html.render(), nonce),
             "script": root.script.render()}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
 from ..security import csp_nonce
 from ..urls import record_url
-from . import maps
+from . import maps, offline
 from .assets import static_url
 
 bp = Blueprint("web", __name__)
@@ -95,3 +95,13 @@ def project(slug: str):
 def forum():
     """The sessions of the Taroudant associations forum and the projects born of them."""
     return render_template("web/forum.html", sessions=queries.forum_sessions(db.session()))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker that keeps the map, its data and the visited pages for use offline."""
+    body, tag = offline.script(static_url)
+    # no-cache: browsers check it at each visit, and a new release (new static versions) installs at once.
+    response = Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+    response.set_etag(tag)
+    return response.make_conditional(request)

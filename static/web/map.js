@@ -97,6 +97,7 @@
                   fillOpacity: 0.15, dashArray: feature.properties.sample ? "6 6" : null};
         }
       });
+      listed.push({p: feature.properties, key: key, layer: layer});
       layer.eachLayer(function (l) {
         if (config.popups !== false) {
           l.bindPopup(function () { return popup(feature.properties, key, config); }, {maxWidth: 300});
@@ -106,6 +107,56 @@
       counts[key] = (counts[key] || 0) + 1;
       counts.total += 1;
     });
+  }
+
+  // What the list view shows: every feature added, with its map layer (the list keeps to the layers shown).
+  var listed = [];
+
+  // The list view: a button that opens the list of the places in the current view, as links to their pages;
+  // for people who cannot use the map (a screen reader, a keyboard) and for anyone who prefers a list.
+  function listControl(map, groups, config) {
+    var strings = config.strings;
+    var Control = L.Control.extend({
+      options: {position: "topright"},
+      onAdd: function () {
+        var box = L.DomUtil.create("div", "leaflet-bar hm-list-control");
+        var button = text("button", "hm-list-toggle", strings.list,
+                          {type: "button", "aria-expanded": "false", "aria-controls": "hm-list"});
+        var panel = text("section", "hm-list", null, {id: "hm-list", "aria-label": strings.title});
+        panel.hidden = true;
+        box.appendChild(button);
+        box.appendChild(panel);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        function fill() {
+          var view = map.getBounds();
+          var shown = listed.filter(function (item) {
+            var group = groups[item.key];
+            return group && map.hasLayer(group.layer) && item.layer.getBounds().isValid()
+              && view.intersects(item.layer.getBounds());
+          }).sort(function (a, b) { return title(a.p).localeCompare(title(b.p)); });
+          panel.textContent = "";
+          panel.appendChild(text("h2", "hm-list-count", strings.count.replace("%(n)s", shown.length)));
+          var list = text("ul");
+          shown.forEach(function (item) {
+            var li = text("li");
+            li.appendChild(text("a", null, title(item.p), {href: item.p.url}));
+            var cat = config.categories[item.p.category];
+            if (cat) li.appendChild(text("span", "hm-list-category", languages.map(function (l) { return cat[l]; }).filter(Boolean)[0] || cat.en));
+            list.appendChild(li);
+          });
+          panel.appendChild(list);
+        }
+        button.addEventListener("click", function () {
+          panel.hidden = !panel.hidden;
+          button.setAttribute("aria-expanded", String(!panel.hidden));
+          if (!panel.hidden) fill();
+        });
+        map.on("moveend overlayadd overlayremove", function () { if (!panel.hidden) fill(); });
+        return box;
+      }
+    });
+    new Control().addTo(map);
   }
 
   function fit(map, groups) {
@@ -148,6 +199,7 @@
         .catch(function (err) { state.errors.push(String(err)); }));
     });
     Promise.all(jobs).then(function () {
+      if (config.strings) listControl(map, groups, config);
       foldOnSmallScreens(map);  // here, once the page's other controls exist
       if (config.fit) fit(map, groups);
       state.ready = true;

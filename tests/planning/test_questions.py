@@ -495,7 +495,7 @@ def test_the_planner_page_links_only_local_scripts_and_has_its_controls(client):
     page = response.get_data(as_text=True)
     for needle in ('id="planner-file"', 'name="question" value="screening"', 'id="planner-distance"',
                    'value="EPSG:26192"', 'data-format="shp"', 'id="planner-report"', "HeritagePlanner.init",
-                   "L.Control.Draw", "/static/vendor/leaflet-draw/leaflet.draw.js", 'href="/planner"'):
+                   "L.Control.Draw", "/vendor/leaflet-draw/leaflet.draw.js", 'href="/planner"'):
         assert needle in page, needle
     links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert links and all(u.startswith("/static/") for u in links), links

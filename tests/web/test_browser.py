@@ -85,7 +85,8 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     """A page whose only network is localhost; tiles get a blank PNG, anything else is aborted and recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # No service worker: these tests watch the page's own requests (tests/web/test_offline.py has one).
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, service_workers="block")
     context.tiles, context.offending, context.errors = [], [], []
 
     def handle(route):

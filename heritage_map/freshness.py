@@ -1,0 +1,77 @@
+"""Validators of data responses (ETag, Last-Modified) from the layers' versions, and the 304 they allow."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Response, request
+from sqlalchemy import Connection, text
+
+from . import compression, db
+
+# Clients keep a copy but ask each time; an unchanged answer then costs a 304 with no body.
+CACHE_CONTROL = "public, no-cache"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Return a hash of the package's Python code: a release that writes features differently makes new tags."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+class Validators:
+    """The ETag and Last-Modified of a response that depends on every layer's records and on its URL."""
+
+    def __init__(self, versions: dict[str, int], now_us: int, what: str):
+        self.versions = versions
+        self.tag = hashlib.sha256(repr((code_version(), sorted(versions.items()), what)).encode()).hexdigest()[:20]
+        newest = max(versions.values(), default=0)
+        # Versions are the database clock in microseconds at each change (migration 0007), so a later change
+        # is newer than the database's clock now. Last-Modified is the newest version rounded up to the
+        # second, given only once that second has passed: a change made after a client got it always has
+        # a later version, so If-Modified-Since never hides one, as a second-rounded date otherwise could.
+        ceiling = math.ceil(newest / 1e6) * 1_000_000
+        self.newest_us = newest
+        self.last_modified = (datetime.fromtimestamp(ceiling / 1e6, timezone.utc)
+                              if versions and now_us >= ceiling else None)
+
+    def headers(self) -> dict[str, str]:
+        """Return the validator headers of the response."""
+        # Weak: the same records in gzip, brotli or none, or with another OGC timeStamp, are the same answer.
+        headers = {"ETag": f'W/"{self.tag}"', "Cache-Control": CACHE_CONTROL}
+        if self.last_modified is not None:
+            headers["Last-Modified"] = self.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return headers
+
+    def unchanged(self) -> bool:
+        """Tell whether the client's copy is current (If-None-Match first; else If-Modified-Since)."""
+        if request.if_none_match:
+            return compression.not_modified(self.tag)
+        since = request.if_modified_since
+        return bool(self.versions) and since is not None and self.newest_us < since.timestamp() * 1e6
+
+    def not_modified(self) -> Response:
+        """Return the 304 answer."""
+        return Response(status=304, headers=self.headers())
+
+
+def validators(conn: Connection, what: str) -> Validators:
+    """Return the validators of a data response that `what` (its URL) names, from the layers' versions."""
+    rows = conn.execute(text("SELECT layer, version, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint "
+                             "FROM layer_versions")).all()
+    now_us = rows[0][2] if rows else 0
+    return Validators({layer: version for layer, version, _now in rows}, now_us, what)
+
+
+def current() -> Validators:
+    """Return this request's validators: its URL with the host (features link absolutely) and languages asked."""
+    with db.read() as conn:
+        return validators(conn, f"{request.url} {request.accept_languages}")

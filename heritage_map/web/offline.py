@@ -1,0 +1,46 @@
+"""The service worker's script: static/sw.js after the list of what it keeps on install (the app shell)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+
+from flask import current_app, url_for
+
+from .. import static_files
+from ..catalogue import layers
+from . import maps
+
+_STATIC_LINK = re.compile(r'(?:src|href)="([^"]*/static/v/[^"]+)"')
+# Of the files the map's stylesheets name, the ones a page really loads: the fonts in woff2 and the images.
+_SHELL_REFS = re.compile(r"\.(png|svg|woff2)$")
+
+
+def shell(static_url: Callable[[str], str]) -> dict[str, list[str]]:
+    """Return the URLs kept on install: the map page, its static files (versioned) and its layers' data."""
+    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
+    parts = maps.render_parts(maps.explorer(maps.Basemap("none", ""), sources, static_url), "shell")
+    files = ["site.css", "site.js"]
+    files += [url.split("/static/v/", 1)[1].split("/", 1)[1] for url in _STATIC_LINK.findall(parts["header"])]
+    manifest = static_files.manifest()
+    for css in [f for f in files if f.endswith(".css")]:
+        with open(f"{current_app.static_folder}/{css}", encoding="utf-8") as f:
+            text = f.read()
+        files += [ref for ref in static_files.css_references(text, css)
+                  if ref in manifest.versions and _SHELL_REFS.search(ref)]
+    return {"static": [static_url(f) for f in dict.fromkeys(files)], "pages": [url_for("web.index")],
+            "data": list(sources.values())}
+
+
+def script(static_url: Callable[[str], str]) -> tuple[str, str]:
+    """Return the service worker's text and its ETag, made once per app and mount point."""
+    cache = current_app.extensions.setdefault("heritage_map.service_worker", {})
+    key = url_for("web.index")
+    if key not in cache:
+        with open(f"{current_app.static_folder}/sw.js", encoding="utf-8") as f:
+            body = (f"var SHELL = {json.dumps(shell(static_url))};\n"
+                    f"var VERSION = {json.dumps(static_files.manifest().digest)};\n" + f.read())
+        cache[key] = (body, hashlib.sha256(body.encode()).hexdigest()[:20])
+    return cache[key]
