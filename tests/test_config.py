@@ -75,3 +75,10 @@ def test_an_app_that_serves_no_page_needs_no_secret_key(monkeypatch, engine):
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     assert create_app({"AUTO_SETUP": False, "SECRET_KEY_REQUIRED": False}, engine=engine).secret_key is None
+
+
+def test_the_map_s_tile_threshold_is_read_from_the_environment_and_a_bad_one_is_refused(tmp_path):
+    assert from_env(tmp_path, {})["MAP_TILES_ABOVE"] == 2000
+    assert from_env(tmp_path, {"HERITAGE_MAP_MAP_TILES_ABOVE": "500"})["MAP_TILES_ABOVE"] == 500
+    with pytest.raises(SetupError, match="^HERITAGE_MAP_MAP_TILES_ABOVE must be a whole number \\(got '5k'\\)$"):
+        from_env(tmp_path, {"HERITAGE_MAP_MAP_TILES_ABOVE": "5k"})
