@@ -30,6 +30,7 @@ SETTINGS = {
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
     "HERITAGE_MAP_MAP_TILES_ABOVE": "a map layer of more records than this is drawn from vector tiles instead of "
                                     "GeoJSON (default 2000)",
+    "HERITAGE_MAP_TILE_CACHE_MB": "megabytes of vector tiles each process keeps (default 64; 0: none)",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
 }
@@ -53,6 +54,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "GEODATA_DIR": str(GEODATA_DIR),
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
         "MAP_TILES_ABOVE": _whole_number(env, "HERITAGE_MAP_MAP_TILES_ABOVE", 2000),
+        "TILE_CACHE_MB": _whole_number(env, "HERITAGE_MAP_TILE_CACHE_MB", 64),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 
