@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -48,7 +49,7 @@ PROBE = """(() => {
       window.__readyAt = performance.now();
       observer.disconnect();
     }
-  }).observe(document.documentElement, {attributes: true, attributeFilter: ["data-map-ready"]});
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-map-ready"]});  // no <html> yet
 })();"""
 
 # Pan and zoom as a person does (animated), recording the time of every frame meanwhile.
@@ -99,14 +100,16 @@ def one_load(browser, base: str) -> dict:
     tti = max([ready, *busy])
     first_view = list(responses)
     sizes = {"html": 0, "data_raw": 0, "data_gzip": 0, "all_raw": 0, "all_gzip": 0, "encodings": set()}
+    # The bodies are read again here, after the timed load (Chromium does not keep them all for the asking);
+    # the same URLs give the same bytes: the tiles and layers of the same view.
     for r in first_view:
-        try:
-            body = r.body()
-        except Exception:  # a redirect or an aborted request has no body
+        if r.status != 200:
             continue
-        packed = len(gzip.compress(body, 6)) if r.headers.get("content-encoding") is None else len(body)
+        with urllib.request.urlopen(r.url, timeout=60) as again:
+            body, encoding = again.read(), again.headers.get("Content-Encoding")
+        packed = len(gzip.compress(body, 6)) if encoding is None else len(body)
         path = urlsplit(r.url).path
-        sizes["encodings"].add(r.headers.get("content-encoding") or "none")
+        sizes["encodings"].add(encoding or "none")
         sizes["all_raw"] += len(body)
         sizes["all_gzip"] += packed
         if path == "/":
