@@ -175,7 +175,9 @@ def _build(page: Page, clustered: bool, record_url: str) -> Select:
         # index's box test is the exact one (ST_Intersects cost 4 µs a point more).
         clusters = (select(mvt_geom(centre).label("geom"), *[cast(null(), p.type).label(p.key) for p in props],
                            cast(null(), Text).label("url"), func.count().label("count"))
-                    .where(and_(*conditions, or_(point, small), model.geom.op("&&")(tile)))
+                    .where(and_(*conditions, or_(and_(point, model.geom.op("&&")(tile)),
+                                                 # a shape over two tiles is counted in the one holding its centroid
+                                                 and_(~point, small, func.ST_Centroid(model.geom).op("&&")(tile)))))
                     .group_by(snapped))
         rows = union_all(clusters, singles.where(and_(*conditions, ~point, ~small)))
     rows = rows.subquery("tile_rows")
