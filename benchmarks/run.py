@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark our OGC API – Features items endpoint against pygeoapi and against the bare database.
+"""Benchmark our OGC API items and vector tiles against TiPg, pygeoapi and the bare database.
 
 Run it with the Python of a venv that has heritage_map installed, e.g.
 
     /tmp/venv0/bin/python benchmarks/run.py --points 100000 --polygons 10000 --duration 10
 
 See benchmarks/README.md for what it measures, what it installs and how to read the figures.
-Everything it starts (an embedded PostgreSQL cluster, two gunicorn servers, wrk, pgbench) runs on this
+Everything it starts (an embedded PostgreSQL cluster, gunicorn and uvicorn servers, wrk, pgbench) runs on this
 machine and talks only to 127.0.0.1 or to the cluster's Unix socket.
 """
 
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,14 @@ LAT = (30.2, 30.8)
 INSET = 0.001  # keep polygon centres this far inside the box, so the polygons stay inside it too
 OURS_ITEMS = "/ogc/collections/heritage-sites/items"
 PYG_ITEMS = "/collections/sites/items"
+OURS_TILES = "/ogc/collections/heritage-sites/tiles/WebMercatorQuad"
+TIPG_COLLECTION = "/collections/public.sites"
+TIPG_PACKAGES = ["tipg", "uvicorn"]
+# The properties our tiles carry (catalogue/layers.py, tile_properties), asked of TiPg by name.
+TILE_PROPERTIES = ("slug", "name_en", "name_fr", "name_ar", "category", "kind", "sample")
+TILE_CENTRE = (-8.877, 30.47)  # the tiles of the cases are those holding this point: the town
+TILE_ZOOMS = (8, 12, 15)
+CQL2_FILTER = "category = 'gate' AND condition = 'poor'"
 PYGEOAPI_PACKAGES = ["pygeoapi", "psycopg2-binary", "SQLAlchemy", "geoalchemy2"]  # provider/sql.py imports
 SMALL_BBOX_HITS = 50  # case (a) aims at about this many features
 SMALL_BBOX_CENTRE = (-8.72, 30.33)  # open country east of the town
@@ -129,9 +138,15 @@ def ensure_tools(args) -> None:
     if not (pyg / "bin" / "python").exists():
         say(f"creating {pyg}")
         run(["python3", "-m", "venv", str(pyg)])
-    if not venv_has(pyg, ["pygeoapi", "psycopg2", "sqlalchemy", "geoalchemy2", "gunicorn"]) \
-            or package_version(pyg, "gunicorn") != gunicorn_version:
+    if not args.no_pygeoapi and (not venv_has(pyg, ["pygeoapi", "psycopg2", "sqlalchemy", "geoalchemy2", "gunicorn"])
+                                 or package_version(pyg, "gunicorn") != gunicorn_version):
         pip_install(pyg, [*PYGEOAPI_PACKAGES, f"gunicorn=={gunicorn_version}"])
+    tipg = Path(args.tipg_venv)
+    if not (tipg / "bin" / "python").exists():
+        say(f"creating {tipg}")
+        run(["python3", "-m", "venv", str(tipg)])
+    if not venv_has(tipg, ["tipg", "uvicorn"]):
+        pip_install(tipg, TIPG_PACKAGES)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -226,7 +241,10 @@ class Case:
     title: str
     ours: str  # path + query on our server (for (c): filled in with the cursor URL)
     pyg: str  # path + query on pygeoapi
-    expect: int | None = None  # features both must return (checked before timing)
+    tipg: str = ""  # path + query on TiPg
+    tile: bool = False  # a vector tile (bytes compared by size; pygeoapi serves none)
+    server: str = "ours"  # our server for it: "ours", or "ours-cold" (no tile cache)
+    expect: int | None = None  # features all must return (checked before timing)
     sql: list[str] = field(default_factory=list)  # what our app sent to PostgreSQL for this request
     results: dict = field(default_factory=dict)  # "ours", "pygeoapi", "floor", "plain"; "…_1": one client
 
@@ -239,22 +257,54 @@ def small_bbox(args) -> tuple[float, float, float, float]:
     return (round(x - side / 2, 5), round(y - side / 2, 5), round(x + side / 2, 5), round(y + side / 2, 5))
 
 
-def make_cases(args) -> list[Case]:
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Return the WebMercatorQuad column and row of the tile holding (lon, lat) at zoom z.
+
+    >>> tile_of(-8.877, 30.47, 12)
+    (1946, 1683)
+    """
+    import math
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def make_cases(args, properties: list[str]) -> list[Case]:
     a = ",".join(map(str, small_bbox(args)))
     b = ",".join(map(str, TOWN_BBOX))
     item = f"bench-{(args.points + args.polygons) // 2:06d}"
+    tipg = f"{TIPG_COLLECTION}/items"
+    # TiPg serves every column unless asked: the same properties as ours and pygeoapi's.
+    props = "properties=" + ",".join(properties)
+    cql = urllib.parse.quote(CQL2_FILTER)
     cases = [
         Case("a", f"small bbox, limit={PAGE}", f"{OURS_ITEMS}?f=json&bbox={a}&limit={PAGE}",
-             f"{PYG_ITEMS}?f=json&bbox={a}&limit={PAGE}"),
+             f"{PYG_ITEMS}?f=json&bbox={a}&limit={PAGE}", f"{tipg}?f=geojson&{props}&bbox={a}&limit={PAGE}"),
         Case("b", "town bbox, limit=1000", f"{OURS_ITEMS}?f=json&bbox={b}&limit=1000",
-             f"{PYG_ITEMS}?f=json&bbox={b}&limit=1000"),
+             f"{PYG_ITEMS}?f=json&bbox={b}&limit=1000", f"{tipg}?f=geojson&{props}&bbox={b}&limit=1000"),
         Case("c", f"deep page {DEEP_PAGE} of limit={PAGE}", "",  # ours: a cursor URL found by following links
-             f"{PYG_ITEMS}?f=json&offset={(DEEP_PAGE - 1) * PAGE}&limit={PAGE}"),
-        Case("d", f"one item ({item})", f"{OURS_ITEMS}/{item}?f=json", f"{PYG_ITEMS}/{item}?f=json"),
+             f"{PYG_ITEMS}?f=json&offset={(DEEP_PAGE - 1) * PAGE}&limit={PAGE}",
+             f"{tipg}?f=geojson&{props}&offset={(DEEP_PAGE - 1) * PAGE}&limit={PAGE}"),
+        Case("d", f"one item ({item})", f"{OURS_ITEMS}/{item}?f=json", f"{PYG_ITEMS}/{item}?f=json",
+             f"{tipg}/{item}?f=geojson&{props}"),
         Case("e", f"category=gate, limit={PAGE}", f"{OURS_ITEMS}?f=json&category=gate&limit={PAGE}",
-             f"{PYG_ITEMS}?f=json&category=gate&limit={PAGE}"),
+             f"{PYG_ITEMS}?f=json&category=gate&limit={PAGE}", f"{tipg}?f=geojson&{props}&category=gate&limit={PAGE}"),
+        Case("f", f"CQL2 {CQL2_FILTER}, limit={PAGE}",
+             f"{OURS_ITEMS}?f=json&filter-lang=cql2-text&filter={cql}&limit={PAGE}",
+             f"{PYG_ITEMS}?f=json&filter-lang=cql2-text&filter={cql}&limit={PAGE}",
+             f"{tipg}?f=geojson&{props}&filter-lang=cql2-text&filter={cql}&limit={PAGE}"),
     ]
-    return [c for c in cases if c.key in args.cases]
+    tile_props = "properties=" + ",".join(TILE_PROPERTIES)
+    for z in TILE_ZOOMS:
+        x, y = tile_of(*TILE_CENTRE, z)
+        for warm in (False, True):
+            key = f"z{z}{'w' if warm else 'c'}"
+            cases.append(Case(key, f"tile {z}/{x}/{y}, {'warm' if warm else 'cold'} cache",
+                              f"{OURS_TILES}/{z}/{y}/{x}", "", f"{TIPG_COLLECTION}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                              f"?{tile_props}", tile=True, server="ours" if warm else "ours-cold"))
+    zooms = {int(z) for z in args.tiles.split(",") if z}
+    return [c for c in cases if (int(c.key[1:-1]) in zooms if c.tile else c.key in args.cases)]
 
 
 def feature_ids(doc: dict) -> list[str]:
@@ -420,11 +470,15 @@ def pygeoapi_config(cluster: Cluster, port: int) -> dict:
 class Server:
     """One gunicorn process group that we started (and so may stop)."""
 
-    def __init__(self, name: str, venv: Path, app: str, port: int, args, workdir: Path, env: dict | None = None):
+    def __init__(self, name: str, venv: Path, app: str, port: int, args, workdir: Path, env: dict | None = None,
+                 asgi: bool = False):
         self.name, self.port = name, port
         self.log = workdir / f"{name}.log"
         self.cmd = [str(venv / "bin" / "gunicorn"), "-w", str(args.workers), "--threads", str(args.threads),
                     "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning", app]
+        if asgi:  # TiPg is an ASGI app: uvicorn, with as many worker processes as gunicorn has
+            self.cmd = [str(venv / "bin" / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
+                        "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                                          env={**os.environ, **(env or {})}, start_new_session=True)
@@ -433,7 +487,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, path: str, timeout: float = 60) -> None:
+    def wait_ready(self, path: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -454,6 +508,24 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+def fetch_bytes(url: str) -> tuple[bytes, str]:
+    with urllib.request.urlopen(url, timeout=120) as r:
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{url}: HTTP {r.status}")
+        return body, r.headers.get("Content-Type", "")
+
+
+def tipg_env(cluster: Cluster) -> dict:
+    """Return TiPg's settings: our `sites` table alone, slugs as ids, over the cluster's socket."""
+    # The socket's folder as the URL's host, percent-encoded: asyncpg reads it so, and pydantic lets it through.
+    socket_dir = urllib.parse.quote(str(cluster.datadir), safe="")
+    return {"DATABASE_URL": f"postgresql://{SUPERUSER}@{socket_dir}:{PG_PORT}/{DBNAME}",
+            "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.sites"]',
+            "TIPG_TABLE_CONFIG__public_sites__pk": "slug", "TIPG_TABLE_CONFIG__public_sites__geomcol": "geom",
+            "TIPG_MAX_FEATURES_PER_QUERY": "10000", "TIPG_CATALOG_TTL": "3600", "TIPG_DEBUG": "FALSE"}
 
 
 def fetch_json(url: str) -> tuple[dict, bytes]:
@@ -727,6 +799,49 @@ def report(cases: list[Case], settings: str) -> str:
             f"### Ratios and targets\n\n{t3}\n")
 
 
+def targets_of(c: Case, thr_tipg, thr_pyg, p50_ours, p50_tipg) -> list[str]:
+    """Return the issue's targets for case `c`, each said met or MISSED."""
+    verdict = lambda ok: "met" if ok else "MISSED"
+    out = []
+    if c.tile and c.server == "ours":
+        out.append(f"≥10× TiPg: {verdict(thr_tipg and thr_tipg >= 10)}")
+    else:
+        out.append(f"≥2× TiPg: {verdict(thr_tipg and thr_tipg >= 2)}")
+    if c.key in "ab" and not c.tile:
+        out.append(f"≥10× pygeoapi: {verdict(thr_pyg and thr_pyg >= 10)}")
+    out.append(f"p50 < TiPg: {verdict(p50_ours and p50_tipg and p50_ours < p50_tipg)}")
+    if c.tile and c.server == "ours-cold" and c.key[1:-1] in ("12", "15"):
+        out.append(f"≤ 20 ms: {verdict(p50_ours and p50_ours <= 20)}")
+    return out
+
+
+def report_tipg(cases: list[Case]) -> str:
+    """Return the three-way table: throughput under load and median latency at one client, ours against TiPg."""
+    rows = []
+    for c in cases:
+        r = c.results
+        o, t, p, o1, t1, p1, f1, h1 = (r.get(k, {}) for k in (
+            "ours", "tipg", "pygeoapi", "ours_1", "tipg_1", "pygeoapi_1", "floor_1", "http_1"))
+        thr_tipg, thr_pyg = ratio(o.get("rps"), t.get("rps")), ratio(o.get("rps"), p.get("rps"))
+        own = None
+        if o1.get("p50_ms") and f1.get("p50_ms") and h1.get("p50_ms"):
+            own = o1["p50_ms"] - f1["p50_ms"] - h1["p50_ms"]
+        size = f"{r.get('bytes_ours', 0):,} / {r.get('bytes_tipg', 0):,}"
+        rows.append([f"({c.key}) {c.title}", size, fmt(o.get("rps")), fmt(t.get("rps")), fmt(p.get("rps")),
+                     fmt_ratio(thr_tipg), fmt_ratio(thr_pyg), fmt(o1.get("p50_ms"), 2), fmt(t1.get("p50_ms"), 2),
+                     fmt(p1.get("p50_ms"), 2), fmt(f1.get("p50_ms"), 2), fmt(h1.get("p50_ms"), 2), fmt(own, 2),
+                     fmt_ratio(ratio(o1.get("p50_ms"), t1.get("p50_ms"))),
+                     "; ".join(targets_of(c, thr_tipg, thr_pyg, o1.get("p50_ms"), t1.get("p50_ms")))])
+    table = markdown_table(
+        ["case", "bytes ours / TiPg", "req/s ours", "req/s TiPg", "req/s pygeoapi", "ours÷TiPg", "ours÷pygeoapi",
+         "p50 ms ours (1 client)", "p50 ms TiPg", "p50 ms pygeoapi", "p50 ms floor", "p50 ms http only",
+         "ours − floor − http", "p50 ours÷TiPg", "targets"], rows)
+    return ("### Three-way: ours, TiPg, pygeoapi\n\nThroughput under load (req/s and ratios); latency at one "
+            "client (p50). Cold tiles: our server with HERITAGE_MAP_TILE_CACHE_MB=0; warm: the usual cache. TiPg "
+            "keeps no tiles (each is made anew, cold or warm) and pygeoapi serves no tiles from PostgreSQL.\n\n"
+            f"{table}\n")
+
+
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -747,13 +862,18 @@ def main() -> int:
     ap.add_argument("--pgbench-jobs", type=int, default=2, help="pgbench -j under load (default 2)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn -w for both servers (default 2)")
     ap.add_argument("--threads", type=int, default=1, help="gunicorn --threads for both servers (default 1)")
-    ap.add_argument("--cases", default="abcde", help="which cases to run (default abcde)")
+    ap.add_argument("--cases", default="abcdef", help="which items cases to run (default abcdef)")
+    ap.add_argument("--tiles", default="8,12,15",
+                    help="the zooms of the tile cases, each cold and warm (default 8,12,15; '' for none)")
+    ap.add_argument("--tipg-venv", default="/tmp/venv-tipg")
+    ap.add_argument("--no-pygeoapi", action="store_true", help="leave pygeoapi out (TiPg and ours only)")
     ap.add_argument("--datadir", default="/tmp/hm-bench", help="the bench cluster's folder (default /tmp/hm-bench)")
     ap.add_argument("--pygeoapi-venv", default="/tmp/venv-pygeoapi")
     ap.add_argument("--pgbench", default=shutil.which("pgbench") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True)), None))
-    ap.add_argument("--ports", default="18081,18082,18083",
-                    help="ours,pygeoapi,the HTTP baseline on 127.0.0.1 (default 18081,18082,18083)")
+    ap.add_argument("--ports", default="18081,18082,18083,18084,18085",
+                    help="ours,pygeoapi,the HTTP baseline,TiPg,ours without tile cache on 127.0.0.1 "
+                         "(default 18081,18082,18083,18084,18085)")
     ap.add_argument("--python-load", action="store_true", help="use the Python load generator instead of wrk")
     ap.add_argument("--regenerate", action="store_true", help="make the synthetic rows anew even if present")
     ap.add_argument("--show-sql", action="store_true", help="print the SQL captured for each case")
@@ -771,28 +891,41 @@ def main() -> int:
     we_started_it = not cluster.running()  # a cluster that someone else runs is theirs to stop
     try:
         url, revision = prepare_database(cluster, args)
-        cases = make_cases(args)
+        cases = make_cases(args, served_properties(cluster))
         say("capturing the SQL our app runs for each case (log_statement = 'all', one request each)")
         capture(cluster, url, cases)
         if args.show_sql:
             for c in cases:
                 print(f"--- ({c.key}) {c.ours}\n" + ";\n".join(c.sql) + ";\n")
 
-        ours_port, pyg_port, static_port = (free_port(int(p)) for p in args.ports.split(","))
-        config = workdir / "pygeoapi-config.yml"
-        config.write_text(json.dumps(pygeoapi_config(cluster, pyg_port), indent=1))
+        ours_port, pyg_port, static_port, tipg_port, cold_port = (free_port(int(p)) for p in args.ports.split(","))
         pyg_venv = Path(args.pygeoapi_venv)
-        openapi = workdir / "pygeoapi-openapi.yml"
-        run([str(pyg_venv / "bin" / "pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
-            env={**os.environ, "PYGEOAPI_CONFIG": str(config)}, capture_output=True)
+        ours_env = {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "0", "SECRET_KEY": BENCH_SECRET}
         # Our production entry point, configured from the environment as a deployment would be.
-        servers.append(Server("ours", Path(sys.prefix), "heritage_map.wsgi:app", ours_port, args, workdir,
-                              {"DATABASE_URL": url, "HERITAGE_MAP_AUTO_SETUP": "0", "SECRET_KEY": BENCH_SECRET}))
-        servers.append(Server("pygeoapi", pyg_venv, "pygeoapi.flask_app:APP", pyg_port, args, workdir,
-                              {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}))
-        ours, pyg = servers
+        ours = Server("ours", Path(sys.prefix), "heritage_map.wsgi:app", ours_port, args, workdir, ours_env)
+        servers.append(ours)
+        # The same app keeping no tile: every tile made anew, as on a first visit (the "cold" tile cases).
+        cold = Server("ours-cold", Path(sys.prefix), "heritage_map.wsgi:app", cold_port, args, workdir,
+                      ours_env | {"HERITAGE_MAP_TILE_CACHE_MB": "0"})
+        servers.append(cold)
+        tipg = Server("tipg", Path(args.tipg_venv), "tipg.main:app", tipg_port, args, workdir, tipg_env(cluster),
+                      asgi=True)
+        servers.append(tipg)
+        pyg = None
+        if not args.no_pygeoapi:
+            config = workdir / "pygeoapi-config.yml"
+            config.write_text(json.dumps(pygeoapi_config(cluster, pyg_port), indent=1))
+            openapi = workdir / "pygeoapi-openapi.yml"
+            run([str(pyg_venv / "bin" / "pygeoapi"), "openapi", "generate", str(config), "--output-file",
+                 str(openapi)], env={**os.environ, "PYGEOAPI_CONFIG": str(config)}, capture_output=True)
+            pyg = Server("pygeoapi", pyg_venv, "pygeoapi.flask_app:APP", pyg_port, args, workdir,
+                         {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)})
+            servers.append(pyg)
+            pyg.wait_ready(f"{PYG_ITEMS}?limit=1")
         ours.wait_ready(f"{OURS_ITEMS}?limit=1")
-        pyg.wait_ready(f"{PYG_ITEMS}?limit=1")
+        cold.wait_ready(f"{OURS_ITEMS}?limit=1")
+        tipg.wait_ready(f"{TIPG_COLLECTION}/items?limit=1")
+        by_name = {"ours": ours, "ours-cold": cold}
 
         tool = "Python load generator" if args.python_load else "wrk"
         venv = Path(sys.prefix)
@@ -804,7 +937,10 @@ def main() -> int:
             f"{args.threads} (sync workers{'' if args.threads == 1 else ' → gthread'}) for both, 127.0.0.1; "
             f"ours = heritage_map (Flask {package_version(venv, 'flask')}, SQLAlchemy "
             f"{package_version(venv, 'sqlalchemy')}, psycopg 3), pygeoapi "
-            f"{package_version(pyg_venv, 'pygeoapi')} (PostgreSQL provider, psycopg2)\n"
+            f"{package_version(pyg_venv, 'pygeoapi')} (PostgreSQL provider, psycopg2); TiPg "
+            f"{package_version(Path(args.tipg_venv), 'tipg')} under uvicorn {package_version(Path(args.tipg_venv), 'uvicorn')} "
+            f"--workers {args.workers} (asyncpg; keeps its connections alive, where gunicorn's sync workers close "
+            f"each)\n"
             f"- under load: {tool} {min(args.load_threads, args.connections)} thread(s), {args.connections} "
             f"connections, {args.duration:g} s per case and server in {args.rounds} alternating rounds, after "
             f"{args.warmup:g} s warm-up; floor: pgbench -c {args.connections} -j "
@@ -815,29 +951,52 @@ def main() -> int:
             f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
             f"{load_at_start:.2f} before the run (shared and noisy: compare ratios within one run only)")
 
-        say("checking that both servers return the same features for each case")
+        say("checking that the servers return the same features for each case")
         bodies: dict[str, bytes] = {}
         for c in cases:
+            if c.tile:
+                body_o, type_o = fetch_bytes(by_name[c.server].base + c.ours)
+                body_t, type_t = fetch_bytes(tipg.base + c.tipg)
+                bodies[c.ours] = body_o
+                c.results["bytes_ours"], c.results["bytes_tipg"] = len(body_o), len(body_t)
+                if not (body_o and body_t and "mapbox-vector-tile" in type_o + type_t):
+                    raise SystemExit(f"case ({c.key}): no tile ({type_o} {len(body_o)} B, {type_t} {len(body_t)} B)")
+                say(f"  ({c.key}) {c.title}: ours {len(body_o):,} B, TiPg {len(body_t):,} B")
+                continue
             doc_o, body_o = fetch_json(ours.base + c.ours)
-            doc_p, body_p = fetch_json(pyg.base + c.pyg)
-            size_o, size_p = len(body_o), len(body_p)
+            doc_t, body_t = fetch_json(tipg.base + c.tipg)
             bodies[c.ours] = body_o
-            ids_o, ids_p = feature_ids(doc_o), feature_ids(doc_p)
-            c.results["bytes_ours"], c.results["bytes_pyg"] = size_o, size_p
-            c.expect = len(ids_o)
-            if ids_o != ids_p:
-                first = next((x, y) for x, y in zip(ids_o + [""], ids_p + [""]) if x != y)
-                raise SystemExit(f"case ({c.key}): ours returns {len(ids_o)} features, pygeoapi {len(ids_p)}; "
-                                 f"the first differing ids: {first}")
-            say(f"  ({c.key}) {c.title}: {len(ids_o)} features from both (same ids, same order); "
-                f"ours {size_o:,} B, pygeoapi {size_p:,} B")
+            ids = {"ours": feature_ids(doc_o), "TiPg": feature_ids(doc_t)}
+            c.results["bytes_ours"], c.results["bytes_tipg"] = len(body_o), len(body_t)
+            if pyg is not None:
+                try:
+                    doc_p, body_p = fetch_json(pyg.base + c.pyg)
+                    ids["pygeoapi"] = feature_ids(doc_p)
+                    c.results["bytes_pyg"] = len(body_p)
+                except (OSError, RuntimeError, KeyError) as exc:  # e.g. a filter it does not take
+                    say(f"  ({c.key}) pygeoapi left out of this case: {exc}")
+                    c.pyg = ""
+            c.expect = len(ids["ours"])
+            for name, got in ids.items():
+                if got != ids["ours"]:
+                    first = next((x, y) for x, y in zip(ids["ours"] + [""], got + [""]) if x != y)
+                    raise SystemExit(f"case ({c.key}): ours returns {len(ids['ours'])} features, {name} "
+                                     f"{len(got)}; the first differing ids: {first}")
+            say(f"  ({c.key}) {c.title}: {c.expect} features from {', '.join(ids)} (same ids, same order); "
+                + ", ".join(f"{k.removeprefix('bytes_')} {v:,} B" for k, v in c.results.items()
+                            if k.startswith("bytes_")))
+            if c.expect == 0:
+                raise SystemExit(f"case ({c.key}) matches no feature: the comparison would mean nothing")
 
         static = static_server(cases, bodies, static_port, args, workdir)
         servers.append(static)
         static.wait_ready(cases[0].ours)
 
         for c in cases:
-            targets = [("ours", ours, c.ours), ("pygeoapi", pyg, c.pyg), ("http", static, c.ours)]
+            targets = [("ours", by_name[c.server], c.ours), ("tipg", tipg, c.tipg)]
+            if pyg is not None and c.pyg:
+                targets.append(("pygeoapi", pyg, c.pyg))
+            targets.append(("http", static, c.ours))
             if args.warmup:
                 for _, server, path in targets:
                     load(server.base + path, args, args.warmup, args.connections)
@@ -849,7 +1008,7 @@ def main() -> int:
                         f"non-200, {res['timeouts']} timeouts; rounds: "
                         f"{', '.join(f'{r:.0f}' for r in res['rounds'])} req/s)")
                     if res["errors"] or res["timeouts"]:
-                        log = {"ours": ours, "pygeoapi": pyg, "http": static}[name].log
+                        log = {"ours": by_name[c.server], "pygeoapi": pyg, "http": static, "tipg": tipg}[name].log
                         say(f"  WARNING: ({c.key}) {name} had errors; its log: {log}")
                 floors = [("floor", c.sql)] + ([("plain", plain_sql(c.sql))] if clients > 1 else [])
                 for name, statements in floors:
@@ -860,7 +1019,8 @@ def main() -> int:
 
         print()
         print("## Results\n")
-        print(report(cases, settings))
+        print(report([c for c in cases if "pygeoapi" in c.results], settings))
+        print(report_tipg(cases))
         if any(r.get("p99_is_max") for c in cases for r in c.results.values() if isinstance(r, dict)):
             print("* wrk printed no p99 (too few, slow requests): the slowest request is shown instead.")
         print("floor = pgbench replaying exactly the statements our app sent for the request (captured with "

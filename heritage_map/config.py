@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -27,6 +28,9 @@ SETTINGS = {
     "HERITAGE_MAP_TILE_URL": "basemap tile URL template (default: OpenStreetMap); 'none' for no basemap",
     "HERITAGE_MAP_TILE_ATTRIBUTION": "basemap attribution HTML",
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
+    "HERITAGE_MAP_MAP_TILES_ABOVE": "a map layer of more records than this is drawn from vector tiles instead of "
+                                    "GeoJSON (default 2000)",
+    "HERITAGE_MAP_TILE_CACHE_MB": "megabytes of vector tiles each process keeps (default 64; 0: none)",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
 }
@@ -49,6 +53,8 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "SECRET_KEY_REQUIRED": True,
         "GEODATA_DIR": str(GEODATA_DIR),
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
+        "MAP_TILES_ABOVE": _whole_number(env, "HERITAGE_MAP_MAP_TILES_ABOVE", 2000),
+        "TILE_CACHE_MB": _whole_number(env, "HERITAGE_MAP_TILE_CACHE_MB", 64),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 
@@ -105,6 +111,16 @@ def default_data_dir(instance_path: str | Path) -> Path:
         return wanted
     digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:10]
     return Path("/var/lib/heritage-map") / f"pgdata-{digest}"
+
+
+def _whole_number(env, name: str, default: int) -> int:
+    """Return the whole number in env[name], `default` when unset, or raise SetupError saying what is wrong."""
+    value = env.get(name)
+    if not value:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        raise SetupError(f"{name} must be a whole number (got {value!r})")
+    return int(value)
 
 
 def _world_walkable(path: Path) -> bool:

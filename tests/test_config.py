@@ -75,3 +75,19 @@ def test_an_app_that_serves_no_page_needs_no_secret_key(monkeypatch, engine):
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     assert create_app({"AUTO_SETUP": False, "SECRET_KEY_REQUIRED": False}, engine=engine).secret_key is None
+
+
+def test_the_map_s_tile_threshold_is_read_from_the_environment_and_a_bad_one_is_refused(tmp_path):
+    assert from_env(tmp_path, {})["MAP_TILES_ABOVE"] == 2000
+    assert from_env(tmp_path, {"HERITAGE_MAP_MAP_TILES_ABOVE": "500"})["MAP_TILES_ABOVE"] == 500
+    with pytest.raises(SetupError, match="^HERITAGE_MAP_MAP_TILES_ABOVE must be a whole number \\(got '5k'\\)$"):
+        from_env(tmp_path, {"HERITAGE_MAP_MAP_TILES_ABOVE": "5k"})
+
+
+def test_the_tile_cache_s_size_is_a_setting_and_zero_keeps_no_tile(engine, tmp_path):
+    assert from_env(tmp_path, {"HERITAGE_MAP_TILE_CACHE_MB": "0"})["TILE_CACHE_MB"] == 0
+    app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test", "TILE_CACHE_MB": 0}, engine=engine)
+    cache = app.extensions["heritage_map.tile_cache"]
+    assert cache.put("tag", b"tile") == b"tile" and cache.get("tag") is None
+    assert create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test"},
+                      engine=engine).extensions["heritage_map.tile_cache"].capacity == 64 * 2**20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, Text, and_, any_, cast, func, select, type_coerce
+from sqlalchemy import Select, Text, and_, any_, cast, func, not_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
@@ -73,6 +73,20 @@ def feature_collection(session: Session, layer: str, *, record_url: str | None =
         .limit(limit)
     )
     return session.scalar(geojson.collection(features))
+
+
+def capped_count(session: Session, layer: str, cap: int, match: dict[str, str] | None = None,
+                 excluded: tuple[dict[str, str], ...] = ()) -> int:
+    """Return how many published records of `layer` with a geometry match `match` but no `excluded`, at most cap + 1.
+
+    The scan stops at the (cap + 1)th match: on a large layer it reads a few thousand rows, not the table.
+    """
+    model = layers.get(layer).model
+    clauses = [*layer_filters(layer, **(match or {})), model.geom.is_not(None)]
+    for other in excluded:
+        clauses.append(not_(and_(*layer_filters(layer, **other)[1:])))
+    found = select(model.id).where(and_(*clauses)).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(found))
 
 
 def record_geojson(session: Session, layer: str, slug: str, record_url: str | None = None) -> str | None:

@@ -378,7 +378,8 @@ TILE_PARAMS = {"datetime", "filter", "filter-lang", "filter-crs"}  # and the pro
 @bp.record_once
 def _tile_cache(state) -> None:
     # One cache per app: its tiles are those of the app's database.
-    state.app.extensions["heritage_map.tile_cache"] = tiles.TileCache()
+    state.app.extensions["heritage_map.tile_cache"] = tiles.TileCache(
+        state.app.config.get("TILE_CACHE_MB", tiles.CACHE_BYTES // 2**20) * 2**20)
 
 
 def tileset_links(cid: str) -> list[dict]:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import shapely
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 from shapely.geometry.base import BaseGeometry
 
 from .. import db, params
@@ -18,6 +18,7 @@ from ..transfer import files
 from ..urls import record_url
 from ..web import maps
 from ..web.assets import static_url
+from ..web.sources import map_sources
 from . import questions, uploads
 
 bp = Blueprint("planning", __name__)
@@ -29,7 +30,7 @@ DEFAULT_SCREENING_M = 200
 @bp.get("/planner")
 def planner():
     """The planner's page: draw or upload a footprint, ask a spatial question, see and download the answer."""
-    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
+    sources = map_sources(db.session(), current_app.config["MAP_TILES_ABOVE"])
     parts = maps.render_parts(maps.planner_map(maps.Basemap.from_config(current_app.config), sources, static_url),
                               csp_nonce())
     return render_template("planning/planner.html", map=parts, buffers=vocab.PROTECTION_BUFFERS,

@@ -28,6 +28,8 @@ VENDORED: dict[str, str] = {
     # folium.plugins.LocateControl
     "Control_locate_min_js": "vendor/leaflet.locatecontrol/L.Control.Locate.min.js",
     "Control_locate_min_css": "vendor/leaflet.locatecontrol/L.Control.Locate.min.css",
+    # folium.plugins.VectorGridProtobuf, and maps.TileScripts for the layers drawn from vector tiles
+    "vectorGrid": "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
     # folium.plugins.Draw (Folium links 1.0.2; 1.0.4 is served, see VERSIONS.md)
     "leaflet_draw_js": "vendor/leaflet-draw/leaflet.draw.js",
     "leaflet_draw_css": "vendor/leaflet-draw/leaflet.draw.css",

@@ -11,6 +11,7 @@ import folium
 import shapely
 import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from flask_babel import gettext as _
 from jinja2 import Template
@@ -56,6 +57,17 @@ HeritageMap.load({{ this._parent.get_name() }}, {
         self.groups = groups
         self.clusters = clusters
         self.config = config
+
+
+class TileScripts(JSCSSMixin):
+    """Link Leaflet.VectorGrid, which draws the layers that come as vector tiles (web/sources.py), after Leaflet."""
+
+    # Folium's own name for it (plugins.VectorGridProtobuf): assets.VENDORED serves it from static/vendor.
+    default_js = [("vectorGrid", "leaflet.vectorgrid")]
+
+    def __init__(self):
+        super().__init__()
+        self._name = "TileScripts"
 
 
 class Legend(MacroElement):
@@ -123,16 +135,19 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
               "languages": i18n.languages()}
     m.add_child(Loader(groups, clusters, config))
     root = m.get_root()
+    if config.get("tiles"):  # only where a layer is drawn from vector tiles: 48 kB the others need not load
+        m.add_child(TileScripts())
+        root.header.add_child(JavascriptLink(static_url("web/tiles.js")), name="heritage_map_tiles_js")
     root.header.add_child(JavascriptLink(static_url("web/map.js")), name="heritage_map_js")
     root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
-def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
-    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
+def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str]) -> folium.Map:
+    """Return the full-window map whose layers load from `sources` (web/sources.py: GeoJSON URLs and tilesets)."""
     m = _base(MEDINA_CENTRE, 15, basemap)
     # The list view's words: map.js adds its button when it is given them.
     strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view")}
-    _add_loader(m, LAYERS, {"sources": sources, "strings": strings}, static_url)
+    _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"], "strings": strings}, static_url)
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -174,10 +189,10 @@ HeritagePlanner.init({{ this._parent.get_name() }}, {
         self.config = config
 
 
-def planner_map(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
+def planner_map(basemap: Basemap, sources: dict, static_url: Callable[[str], str]) -> folium.Map:
     """Return the planner's map: every layer for context, a drawing toolbar for the footprint, a results layer."""
     m = _base(MEDINA_CENTRE, 15, basemap)
-    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"]}, static_url)
     drawn = folium.FeatureGroup(name="Footprint", show=True).add_to(m)
     results = folium.FeatureGroup(name="Results", show=True).add_to(m)
     Draw(feature_group=drawn, position="topleft", show_geometry_on_click=False,

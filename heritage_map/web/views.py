@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 
 from .. import db, i18n, params
 from ..api.views import filters_of
@@ -11,6 +11,7 @@ from ..security import csp_nonce
 from ..urls import record_url
 from . import maps, offline
 from .assets import static_url
+from .sources import map_sources
 
 bp = Blueprint("web", __name__)
 # Every template names a record the same way: {{ site|localized("name") }}.
@@ -46,7 +47,7 @@ def index_page(layer: str) -> str:
 @bp.get("/")
 def index():
     """The full-window map of every published layer."""
-    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
+    sources = map_sources(db.session(), current_app.config["MAP_TILES_ABOVE"])
     parts = maps.render_parts(maps.explorer(basemap(), sources, static_url), csp_nonce())
     return render_template("web/map.html", map=parts)
 

@@ -1,5 +1,5 @@
-/* Taroudant Heritage Map: fills the Folium map's layers from GeoJSON.
- * Popups are built with DOM nodes and textContent, never innerHTML, so text from
+/* Taroudant Heritage Map: fills the Folium map's layers from GeoJSON, or from vector tiles (tiles.js) where
+ * a layer is large. Popups are built with DOM nodes and textContent, never innerHTML, so text from
  * data files cannot inject markup. */
 (function () {
   "use strict";
@@ -81,12 +81,13 @@
                                    fillColor: config.colours[key], dashArray: p.sample ? "3 3" : null});
   }
 
-  function add(map, groups, source, collection, config, counts) {
+  // `keep`: the one map layer wanted from this collection (a view of a large layer), or every layer.
+  function add(map, groups, source, collection, config, counts, keep) {
     collection.features.forEach(function (feature) {
       if (!feature.geometry) return;
       var key = layerOf(feature, source, config);
       var group = groups[key];
-      if (!group) return;
+      if (!group || (keep && key !== keep)) return;
       var isPoint = feature.geometry.type === "Point";
       var layer = L.geoJSON(feature, {
         pointToLayer: function (f, latlng) { return markerFor(f, latlng, key, config); },
@@ -162,6 +163,7 @@
   function fit(map, groups) {
     var bounds = L.latLngBounds([]);
     Object.keys(groups).forEach(function (k) {
+      if (groups[k].tiled) return;  // a tile layer has no bounds of its own
       var g = groups[k].layer;
       if (g.getBounds && g.getLayers().length) bounds.extend(g.getBounds());
     });
@@ -183,20 +185,27 @@
   function load(map, groups, config) {
     languages = config.languages;
     var counts = {total: 0};
-    var state = {counts: counts, ready: false, errors: []};
+    var state = {counts: counts, tiles: {}, ready: false, errors: []};
     window.heritageMap = state;
     var jobs = [];
     Object.keys(config.inline || {}).forEach(function (source) {
       add(map, groups, source, JSON.parse(config.inline[source]), config, counts);
     });
-    Object.keys(config.sources || {}).forEach(function (source) {
-      jobs.push(fetch(config.sources[source], {headers: {Accept: "application/geo+json"}})
+    (config.sources || []).forEach(function (source) {
+      jobs.push(fetch(source.url, {headers: {Accept: "application/geo+json"}})
         .then(function (r) {
-          if (!r.ok) throw new Error(source + ": HTTP " + r.status);
+          if (!r.ok) throw new Error(source.layer + ": HTTP " + r.status);
           return r.json();
         })
-        .then(function (data) { add(map, groups, source, data, config, counts); })
+        .then(function (data) { add(map, groups, source.layer, data, config, counts, source.keep); })
         .catch(function (err) { state.errors.push(String(err)); }));
+    });
+    Object.keys(config.tiles || {}).forEach(function (key) {
+      if (!groups[key]) return;
+      groups[key].tiled = true;
+      state.tiles[key] = config.tiles[key].url;
+      jobs.push(window.HeritageTiles.add(map, groups[key].layer, key, config.tiles[key], config)
+        .catch(function (err) { state.errors.push(key + ": " + err); }));
     });
     Promise.all(jobs).then(function () {
       if (config.strings) listControl(map, groups, config);
