@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
+from ..events import queries as events
 from ..security import csp_nonce
 from ..urls import record_url
 from . import maps
@@ -62,7 +63,8 @@ def site(slug: str):
     """One site, with the projects and associations caring for it."""
     record = queries.get_site(db.session(), slug)
     return render_template("web/site.html", site=record, carers=queries.site_associations(record),
-                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug))
+                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug),
+                           events=events.public(db.session(), site_id=record.id))
 
 
 @bp.get("/associations")
@@ -75,7 +77,8 @@ def associations():
 def association(slug: str):
     """One association, with its projects."""
     record = queries.get_association(db.session(), slug)
-    return render_template("web/association.html", association=record, map=record_map("associations", slug))
+    return render_template("web/association.html", association=record, map=record_map("associations", slug),
+                           events=events.public(db.session(), association_id=record.id))
 
 
 @bp.get("/projects")
