@@ -29,6 +29,9 @@ SETTINGS = {
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
+    "HERITAGE_MAP_PHOTO_MAX_BYTES": "largest photo accepted, in bytes (default: 10000000); more answers 413",
+    "HERITAGE_MAP_PHOTO_MAX_PIXELS": "most pixels a photo may have (default: 50000000); Pillow's decompression-bomb "
+                                     "limit",
 }
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -50,6 +53,9 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "GEODATA_DIR": str(GEODATA_DIR),
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
+        # A phone's photo is 2-8 MB and 12-50 megapixels; more is refused before any pixel is decoded.
+        "PHOTO_MAX_BYTES": int(env.get("HERITAGE_MAP_PHOTO_MAX_BYTES") or 10_000_000),
+        "PHOTO_MAX_PIXELS": int(env.get("HERITAGE_MAP_PHOTO_MAX_PIXELS") or 50_000_000),
     }
 
 

@@ -122,10 +122,14 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
     root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
-def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
-    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
+def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str],
+             photos: str | None = None) -> folium.Map:
+    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL).
+
+    `photos` is the URL popups ask for a record's published photos (none: popups show none).
+    """
     m = _base(MEDINA_CENTRE, 15, basemap)
-    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    _add_loader(m, LAYERS, {"sources": sources, "photos": photos}, static_url)
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)

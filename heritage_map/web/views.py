@@ -8,6 +8,7 @@ from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
 from ..events import queries as events
+from ..photos import queries as photos
 from ..security import csp_nonce
 from ..urls import record_url
 from . import maps
@@ -48,7 +49,8 @@ def index_page(layer: str) -> str:
 def index():
     """The full-window map of every published layer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url), csp_nonce())
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, photos=url_for("photos.api")),
+                              csp_nonce())
     return render_template("web/map.html", map=parts)
 
 
@@ -64,7 +66,8 @@ def site(slug: str):
     record = queries.get_site(db.session(), slug)
     return render_template("web/site.html", site=record, carers=queries.site_associations(record),
                            category=vocab.CATEGORIES[record.category], map=record_map("sites", slug),
-                           events=events.public(db.session(), site_id=record.id))
+                           events=events.public(db.session(), site_id=record.id),
+                           photos=photos.public(db.session(), site_id=record.id))
 
 
 @bp.get("/associations")
@@ -91,7 +94,8 @@ def projects():
 def project(slug: str):
     """One project, with its sites, associations and forum session."""
     record = queries.get_project(db.session(), slug)
-    return render_template("web/project.html", project=record, map=record_map("projects", slug))
+    return render_template("web/project.html", project=record, map=record_map("projects", slug),
+                           photos=photos.public(db.session(), project_id=record.id))
 
 
 @bp.get("/forum")
