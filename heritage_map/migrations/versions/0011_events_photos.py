@@ -23,8 +23,8 @@ STATES = "'draft', 'submitted', 'changes_requested', 'published', 'withdrawn'"
 
 
 def _timestamps() -> list[sa.Column]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
-            sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now())]
+    return [sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False)]
 
 
 def _fk(column: str, table: str, owner: str, ondelete: str, nullable: bool = True) -> sa.Column:
