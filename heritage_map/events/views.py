@@ -41,6 +41,12 @@ def event_kind(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
+@bp.app_template_global()
+def events_by_time(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """Return (upcoming, past) of `events`, for the lists on site and association pages."""
+    return queries.split_by_time(events, now())
+
+
 def now() -> dt.datetime:
     """Return the current time, aware."""
     return dt.datetime.now(dt.timezone.utc)

@@ -125,3 +125,13 @@ def test_published_events_show_on_their_site_page(client, session):
 
 def test_an_unknown_association_feed_is_a_404(client):
     assert client.get("/associations/no-such-association/events.ics").status_code == 404
+
+
+def test_an_association_page_lists_upcoming_events_before_past_ones(client, session):
+    a = make_association(session)
+    now = dt.datetime.now(dt.timezone.utc)
+    make_event(session, a, title_en="Coming walk")
+    make_event(session, a, title_en="Gone walk", starts_at=now - dt.timedelta(days=9),
+               ends_at=now - dt.timedelta(days=9) + dt.timedelta(hours=1))
+    body = client.get("/associations/test-association").get_data(as_text=True)
+    assert body.index("Coming walk") < body.index("Past events") < body.index("Gone walk")

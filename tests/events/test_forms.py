@@ -176,3 +176,9 @@ def test_the_editors_list_shows_their_associations_events_only(client, session, 
     sign_in(client, two["editor_x"])
     body = client.get("/events/manage").get_data(as_text=True)
     assert "X draft" in body and "Y draft" not in body
+
+
+def test_a_signed_in_editor_finds_the_event_forms_from_the_events_page(client, session, two):
+    sign_in(client, two["editor_x"])
+    body = client.get("/events").get_data(as_text=True)
+    assert 'href="/events/new"' in body and 'href="/events/manage"' in body
