@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     from .accounts import auth
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
+    from .events.views import bp as events_bp
+    from .photos import views as photos
     from .planning.views import bp as planning_bp
     from .web.views import bp as web_bp
 
@@ -46,5 +48,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # The planner's POSTs ask questions and change nothing; no session, so no CSRF to forge.
     auth.csrf.exempt(planning_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(events_bp)
+    photos.init_app(app)
     app.register_blueprint(ogc.bp)
     return app

@@ -28,6 +28,8 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from .accounts import models as _accounts  # noqa: F401 (accounts are records too: their tables join Base's)
+from .events import models as _events  # noqa: F401 (events and photos are records too)
+from .photos import models as _photos  # noqa: F401
 from .catalogue.models import Base
 from .config import normalize_url
 from .errors import HeritageMapError

@@ -33,6 +33,9 @@ SETTINGS = {
     "HERITAGE_MAP_TILE_CACHE_MB": "megabytes of vector tiles each process keeps (default 64; 0: none)",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
+    "HERITAGE_MAP_PHOTO_MAX_BYTES": "largest photo accepted, in bytes (default: 10000000); more answers 413",
+    "HERITAGE_MAP_PHOTO_MAX_PIXELS": "most pixels a photo may have (default: 50000000); Pillow's decompression-bomb "
+                                     "limit",
 }
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -56,6 +59,9 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "MAP_TILES_ABOVE": _whole_number(env, "HERITAGE_MAP_MAP_TILES_ABOVE", 2000),
         "TILE_CACHE_MB": _whole_number(env, "HERITAGE_MAP_TILE_CACHE_MB", 64),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
+        # A phone's photo is 2-8 MB and 12-50 megapixels; more is refused before any pixel is decoded.
+        "PHOTO_MAX_BYTES": int(env.get("HERITAGE_MAP_PHOTO_MAX_BYTES") or 10_000_000),
+        "PHOTO_MAX_PIXELS": int(env.get("HERITAGE_MAP_PHOTO_MAX_PIXELS") or 50_000_000),
     }
 
 

@@ -60,3 +60,34 @@ def csrf_token(client, path: str = "/sign-in") -> str:
 
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def make_association(session: Session, **overrides):
+    """Add a valid published association (overridable) and flush it."""
+    from heritage_map.catalogue.models import Association
+
+    values = dict(slug="test-association", name_en="Test association", publication_status="published",
+                  geom=from_shape(Point(-8.875, 30.471), srid=4326))
+    values.update(overrides)
+    association = Association(**values)
+    session.add(association)
+    session.flush()
+    return association
+
+
+def make_event(session: Session, association, **overrides):
+    """Add a valid published event of `association` at a point in Taroudant, next week, and flush it."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from heritage_map.events.models import Event
+
+    start = dt.datetime.now(ZoneInfo("Africa/Casablanca")).replace(microsecond=0) + dt.timedelta(days=7)
+    values = dict(association_id=association.id, kind="clean_up", title_en="Clean-up of Bab El Kasbah",
+                  starts_at=start, ends_at=start + dt.timedelta(hours=3), publication_status="published",
+                  geom=from_shape(Point(-8.877, 30.47), srid=4326))
+    values.update(overrides)
+    event = Event(**values)
+    session.add(event)
+    session.flush()
+    return event

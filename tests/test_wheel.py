@@ -40,7 +40,7 @@ for path in pages + records + ["/no-such-page"]:
     if path.startswith("/ogc") and "f=" not in path:
         path += "?f=html"
     r = client.get(path, headers={"Accept": "text/html"})
-    out["pages"][path] = [r.status_code, r.mimetype, len(r.data)]
+    out["pages"][path] = [r.status_code, r.mimetype, len(r.data), r.headers.get("Location", "")]
 for name in json.loads(sys.stdin.read()):
     with client.get(f"/static/{name}") as r:
         out["static"][name] = [r.status_code, hashlib.sha256(r.data).hexdigest()]
@@ -99,8 +99,18 @@ def test_the_installed_package_serves_every_page_and_static_file(installed, data
     pages = out["pages"]
     assert {"/", "/sites", "/planner", "/ogc/?f=html"} <= pages.keys()
     assert len(out["records"]) == out["collections"] >= 3 and set(out["records"]) <= pages.keys()  # one each
-    assert {path: status for path, (status, _, _) in pages.items() if status != 200} == {"/no-such-page": 404}
-    assert all(mimetype == "text/html" and size > 500 for _, mimetype, size in pages.values()), pages
+    # Pages for signed-in people send the others to sign in; every other page answers.
+    signed_in_only = {path for path, (status, _, _, to) in pages.items() if status == 302 and "/sign-in?" in to}
+    assert {path: status for path, (status, _, _, _) in pages.items()
+            if status != 200 and path not in signed_in_only} == {"/no-such-page": 404}
+    assert {"/events/new", "/events/review"} <= signed_in_only
+    answered = {path: page for path, page in pages.items() if path not in signed_in_only}
+    # Pages are HTML; calendar feeds are iCalendar (an empty one when the seed has no events).
+    for path, (_, mimetype, size, _) in answered.items():
+        if path.endswith(".ics"):
+            assert mimetype == "text/calendar", path
+        else:
+            assert mimetype == "text/html" and size > 500, path
     assert out["static"] == {name: [200, sha256(REPO / "static" / name)] for name in statics}
     status, mimetype, versioned = out["sw"]  # the service worker, read from the installed static/sw.js
     assert status == 200 and mimetype == "text/javascript" and versioned > 10

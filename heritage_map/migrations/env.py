@@ -5,6 +5,8 @@ from sqlalchemy import create_engine
 
 from heritage_map.config import normalize_url
 from heritage_map.accounts import models as _accounts  # noqa: F401 (its tables join Base's metadata)
+from heritage_map.events import models as _events  # noqa: F401 (events and photos are records too)
+from heritage_map.photos import models as _photos  # noqa: F401
 from heritage_map.catalogue.models import Base
 
 

@@ -142,12 +142,17 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
     root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
-def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str]) -> folium.Map:
-    """Return the full-window map whose layers load from `sources` (web/sources.py: GeoJSON URLs and tilesets)."""
+def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str],
+             photos: str | None = None) -> folium.Map:
+    """Return the full-window map whose layers load from `sources` (web/sources.py: GeoJSON URLs and tilesets).
+
+    `photos` is the URL popups ask for a record's published photos (none: popups show none).
+    """
     m = _base(MEDINA_CENTRE, 15, basemap)
     # The list view's words: map.js adds its button when it is given them.
     strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view")}
-    _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"], "strings": strings}, static_url)
+    _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"], "strings": strings,
+                            "photos": photos}, static_url)
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)

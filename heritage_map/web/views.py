@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from .. import db, i18n, params
 from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
+from ..events import queries as events
+from ..photos import queries as photos
 from ..security import csp_nonce
 from ..urls import record_url
 from . import maps, offline
@@ -48,7 +50,8 @@ def index_page(layer: str) -> str:
 def index():
     """The full-window map of every published layer."""
     sources = map_sources(db.session(), current_app.config["MAP_TILES_ABOVE"])
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url), csp_nonce())
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, photos=url_for("photos.api")),
+                              csp_nonce())
     return render_template("web/map.html", map=parts)
 
 
@@ -63,7 +66,9 @@ def site(slug: str):
     """One site, with the projects and associations caring for it."""
     record = queries.get_site(db.session(), slug)
     return render_template("web/site.html", site=record, carers=queries.site_associations(record),
-                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug))
+                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug),
+                           events=events.public(db.session(), site_id=record.id),
+                           photos=photos.public(db.session(), site_id=record.id))
 
 
 @bp.get("/associations")
@@ -76,7 +81,8 @@ def associations():
 def association(slug: str):
     """One association, with its projects."""
     record = queries.get_association(db.session(), slug)
-    return render_template("web/association.html", association=record, map=record_map("associations", slug))
+    return render_template("web/association.html", association=record, map=record_map("associations", slug),
+                           events=events.public(db.session(), association_id=record.id))
 
 
 @bp.get("/projects")
@@ -89,7 +95,8 @@ def projects():
 def project(slug: str):
     """One project, with its sites, associations and forum session."""
     record = queries.get_project(db.session(), slug)
-    return render_template("web/project.html", project=record, map=record_map("projects", slug))
+    return render_template("web/project.html", project=record, map=record_map("projects", slug),
+                           photos=photos.public(db.session(), project_id=record.id))
 
 
 @bp.get("/forum")

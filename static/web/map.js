@@ -56,6 +56,24 @@
     return box;
   }
 
+  // The record's first public photo, asked for when its popup opens (the layers' GeoJSON carries none, so
+  // the map's hot path stays as it is). Alt text goes in through the attribute, never parsed as HTML.
+  function addPhoto(box, source, p, config, done) {
+    if (!config.photos || (source !== "sites" && source !== "projects") || !p.slug) return;
+    var url = config.photos + "?layer=" + encodeURIComponent(source) + "&slug=" + encodeURIComponent(p.slug);
+    fetch(url, {headers: {Accept: "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {photos: []}; })
+      .then(function (data) {
+        var photo = (data.photos || [])[0];
+        if (!photo || !/^\/[^\/]/.test(photo.thumbnail)) return;
+        var img = text("img", "hm-photo", null, {src: photo.thumbnail, alt: localized(photo, "alt"),
+                                                  width: "240", loading: "lazy"});
+        img.addEventListener("load", done);
+        box.insertBefore(img, box.querySelector(".hm-link"));
+      })
+      .catch(function () { /* a popup without its photo is still a popup */ });
+  }
+
   // The map layer of a feature: the last view of its API layer that it matches (the layer registry's
   // rule, sent as config.sorting), else the layer named like its source (a report's footprint).
   function layerOf(feature, source, config) {
@@ -101,7 +119,13 @@
       listed.push({p: feature.properties, key: key, layer: layer});
       layer.eachLayer(function (l) {
         if (config.popups !== false) {
-          l.bindPopup(function () { return popup(feature.properties, key, config); }, {maxWidth: 300});
+          l.bindPopup(function () {
+            var box = popup(feature.properties, key, config);
+            // Once the photo is in, the built box becomes the popup's content (update() alone would call
+            // this function again, build a new box and fetch again).
+            addPhoto(box, source, feature.properties, config, function () { l.getPopup().setContent(box); });
+            return box;
+          }, {maxWidth: 300});
         }
       });
       ((isPoint && group.cluster) || group.layer).addLayer(layer);

@@ -276,7 +276,7 @@ CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
 });"""
 MAP_PAGES = ["/", "/sites/bab-el-khemis", "/associations/example-garden-keepers", "/projects/example-rampart-walk",
              "/planner"]
-PLAIN_PAGES = ["/sites", "/associations", "/projects", "/forum", "/api/screening/report", "/ogc/?f=html",
+PLAIN_PAGES = ["/sites", "/associations", "/projects", "/forum", "/events", "/api/screening/report", "/ogc/?f=html",
                "/ogc/collections/heritage-sites/items?f=html"]
 WORKS = '{"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], [-8.8749, 30.4789], ' \
         '[-8.8758, 30.4789], [-8.8758, 30.4783]]]}'

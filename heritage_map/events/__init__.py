@@ -1,0 +1,1 @@
+"""Events that associations announce: their records, forms, pages and iCalendar feeds."""
