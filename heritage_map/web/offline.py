@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from flask import current_app, url_for
 
-from .. import static_files
-from ..catalogue import layers
+from .. import db, static_files
 from . import maps
+from .sources import map_sources
 
 _STATIC_LINK = re.compile(r'(?:src|href)="([^"]*/static/v/[^"]+)"')
 # Of the files the map's stylesheets name, the ones a page really loads: the fonts in woff2 and the images.
@@ -20,7 +20,8 @@ _SHELL_REFS = re.compile(r"\.(png|svg|woff2)$")
 
 def shell(static_url: Callable[[str], str]) -> dict[str, list[str]]:
     """Return the URLs kept on install: the map page, its static files (versioned) and its layers' data."""
-    sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
+    # The layers' GeoJSON as the map page loads it; layers drawn from tiles keep their tiles as they are seen.
+    sources = map_sources(db.session(), current_app.config["MAP_TILES_ABOVE"])
     parts = maps.render_parts(maps.explorer(maps.Basemap("none", ""), sources, static_url), "shell")
     files = ["site.css", "site.js"]
     files += [url.split("/static/v/", 1)[1].split("/", 1)[1] for url in _STATIC_LINK.findall(parts["header"])]
@@ -31,7 +32,7 @@ def shell(static_url: Callable[[str], str]) -> dict[str, list[str]]:
         files += [ref for ref in static_files.css_references(text, css)
                   if ref in manifest.versions and _SHELL_REFS.search(ref)]
     return {"static": [static_url(f) for f in dict.fromkeys(files)], "pages": [url_for("web.index")],
-            "data": list(sources.values())}
+            "data": [source["url"] for source in sources["geojson"]]}
 
 
 def script(static_url: Callable[[str], str]) -> tuple[str, str]:
