@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, Text, and_, any_, cast, func, select, type_coerce
+from sqlalchemy import Select, Text, and_, any_, case, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
@@ -88,6 +88,29 @@ def list_records(session: Session, layer: str, **filters) -> list:
     """Return the published records of `layer`, ordered by slug, for index pages."""
     model = layers.get(layer).model
     return list(session.scalars(select(model).where(and_(*layer_filters(layer, **filters))).order_by(model.slug)))
+
+
+# Conditions that put a site at risk (vocab.CONDITIONS); a site with recorded threats is at risk too.
+AT_RISK_CONDITIONS = ("poor", "very_bad")
+
+
+def at_risk():
+    """Return the clause of the sites at risk: in poor or very bad condition, or with threats recorded."""
+    return or_(Site.condition.in_(AT_RISK_CONDITIONS), func.coalesce(func.btrim(Site.threats), "") != "")
+
+
+def sites_at_risk(session: Session) -> list[Site]:
+    """Return the published sites at risk, worst condition first, with the projects caring for them."""
+    worst = case(*((Site.condition == c, i) for i, c in enumerate(AT_RISK_CONDITIONS[::-1])), else_=len(AT_RISK_CONDITIONS))
+    return list(session.scalars(select(Site).where(published(Site), at_risk()).order_by(worst, Site.slug).options(
+        selectinload(Site.projects).selectinload(Project.links).selectinload(ProjectAssociation.association))))
+
+
+def at_risk_geojson(session: Session, record_url: str | None = None) -> str:
+    """Return the published sites at risk as GeoJSON FeatureCollection text, built by PostGIS."""
+    features = (select(geojson.feature(Site.slug, Site.geom, properties(Site, record_url)), Site.slug)
+                .where(published(Site), at_risk()).order_by(Site.slug))
+    return session.scalar(geojson.collection(features))
 
 
 def get_site(session: Session, slug: str) -> Site:

@@ -3,8 +3,9 @@
 Both sides go through the database's search_fold (migration 0012: unaccent, Arabic letter variants,
 tashkeel and tatweel off, lowercase): the stored side once, by trigger, into each table's
 `search_text`; the query at each request. A record matches when the folded query is a substring of its
-text, or when it is like enough to a stretch of it (pg_trgm's word similarity, at least 0.6: one or two
-letters wrong in a word of six). Both tests use the GIN trigram index on search_text.
+text, or when it is like enough to a stretch of it (pg_trgm's word similarity, at least its default 0.6:
+"bab el khmis" finds Bab El Khemis, but a lone short word with a letter missing, "khmis", scores 0.44 and
+does not). Both tests use the GIN trigram index on search_text.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import folium
 import shapely
 import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
+from flask_babel import gettext as _
 from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster
 from jinja2 import Template
 
@@ -122,10 +123,37 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
     root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
-def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str]) -> folium.Map:
+class SearchBox(MacroElement):
+    """The map's search box (static/web/search.js): suggestions from /api/search as one types."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HeritageSearch.init({{ this._parent.get_name() }}, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "HeritageSearch"
+        self.config = config
+
+
+def search_box(search_url: str, page_url: str) -> SearchBox:
+    """Return the search box control, its strings in the interface language."""
+    return SearchBox({"url": search_url, "page": page_url, "strings": {
+        "placeholder": _("Search: a gate, a souk, باب…"), "label": _("Search the map"), "none": _("Nothing found"),
+        "layers": {"sites": _("Site"), "trails": _("Trail"), "projects": _("Project"),
+                   "associations": _("Association")}}})
+
+
+def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str],
+             search: SearchBox | None = None) -> folium.Map:
     """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
     m = _base(MEDINA_CENTRE, 15, basemap)
     _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    if search is not None:
+        m.add_child(search)
+        m.get_root().header.add_child(JavascriptLink(static_url("web/search.js")), name="heritage_search_js")
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+import io
+import json
+
+import segno
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from geoalchemy2.shape import to_shape
 
 from .. import db, i18n, params
-from ..api.views import filters_of
-from ..catalogue import layers, queries, vocab
+from ..api.views import filters_of, search_query, search_urls
+from ..catalogue import layers, queries, search, vocab
+from ..planning import questions
 from ..security import csp_nonce
 from ..urls import record_url
 from . import maps
@@ -47,8 +53,18 @@ def index_page(layer: str) -> str:
 def index():
     """The full-window map of every published layer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url), csp_nonce())
+    search_box = maps.search_box(url_for("api.search_records"), url_for("web.search_page"))
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, search_box), csp_nonce())
     return render_template("web/map.html", map=parts)
+
+
+@bp.get("/search")
+def search_page():
+    """Search results for people: records whose names or descriptions match `q`, best first."""
+    params.known_only(request.args, {"q"})
+    q = search_query(required=False)
+    results = search.search(db.session(), q, search_urls(), limit=search.MAX_RESULTS) if q else []
+    return render_template("web/search.html", q=q or "", results=results)
 
 
 @bp.get("/sites")
@@ -57,12 +73,58 @@ def sites():
     return index_page("sites")
 
 
+# What lies "near here": within an easy walk.
+WALKING_DISTANCE_M = 1000
+
+
+def nearby(slug: str, geom) -> list[dict]:
+    """Return the other published sites within walking distance of a site's geometry, nearest first."""
+    point = to_shape(geom).representative_point()
+    answer = json.loads(questions.near(db.session(), "sites", point, WALKING_DISTANCE_M, record_url("sites")))
+    return [f["properties"] for f in answer["features"] if f["properties"]["slug"] != slug]
+
+
 @bp.get("/sites/<slug:slug>")
 def site(slug: str):
-    """One site, with the projects and associations caring for it."""
+    """One site, with the projects and associations caring for it, what lies near it and its QR code."""
     record = queries.get_site(db.session(), slug)
     return render_template("web/site.html", site=record, carers=queries.site_associations(record),
-                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug))
+                           category=vocab.CATEGORIES[record.category], map=record_map("sites", slug),
+                           nearby=nearby(slug, record.geom), walking_m=WALKING_DISTANCE_M)
+
+
+@bp.get("/near")
+def near_here():
+    """Near here: what lies within walking distance of the person's position (asked of the browser)."""
+    return render_template("web/near.html", api=url_for("planning.near"), walking_m=WALKING_DISTANCE_M)
+
+
+QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+@bp.get("/sites/<slug:slug>/qr.<any(png, svg):fmt>")
+def site_qr(slug: str, fmt: str):
+    """A printable QR code of the site page's absolute URL, for a plaque on the ground."""
+    queries.get_site(db.session(), slug)  # a 404 for a site that is not public
+    code = segno.make(url_for("web.site", slug=slug, _external=True), error="m")
+    out = io.BytesIO()
+    # Ten pixels a module: about 3 cm wide at 300 dpi, scanned from arm's length.
+    code.save(out, kind=fmt, scale=10, border=4, **({"title": f"QR code: {slug}"} if fmt == "svg" else {}))
+    response = Response(out.getvalue(), mimetype=QR_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'inline; filename="{slug}-qr.{fmt}"'
+    return response
+
+
+@bp.get("/at-risk")
+def at_risk():
+    """Heritage at risk: sites in poor condition or under threat, who cares for them, and a call to act."""
+    session = db.session()
+    sites = queries.sites_at_risk(session)
+    text = queries.at_risk_geojson(session, record_url("sites"))
+    risk_map = maps.render_parts(maps.record_map(basemap(), "sites", text, static_url), csp_nonce()) if sites else None
+    cared = {s.slug: [p for p in s.projects if p.publication_status == "published"] for s in sites}
+    orphans = [s for s in sites if not cared[s.slug]]
+    return render_template("web/at_risk.html", sites=sites, cared=cared, orphans=orphans, map=risk_map)
 
 
 @bp.get("/associations")

@@ -81,6 +81,9 @@
                                    fillColor: config.colours[key], dashArray: p.sample ? "3 3" : null});
   }
 
+  // Every record drawn, by its API layer and slug ("sites:bab-el-khemis"), for the search box to find.
+  var drawn = {};
+
   function add(map, groups, source, collection, config, counts) {
     collection.features.forEach(function (feature) {
       if (!feature.geometry) return;
@@ -102,7 +105,9 @@
           l.bindPopup(function () { return popup(feature.properties, key, config); }, {maxWidth: 300});
         }
       });
-      ((isPoint && group.cluster) || group.layer).addLayer(layer);
+      var holder = (isPoint && group.cluster) || group.layer;
+      holder.addLayer(layer);
+      drawn[source + ":" + feature.properties.slug] = {layer: layer, holder: holder};
       counts[key] = (counts[key] || 0) + 1;
       counts.total += 1;
     });
@@ -155,5 +160,21 @@
     });
   }
 
-  window.HeritageMap = {load: load, popup: popup, text: text, localized: localized, title: title};
+  // Zoom to a record (a search result: layer, slug, point, bbox) and open its popup; false when it is not drawn.
+  function show(map, result) {
+    var entry = drawn[result.layer + ":" + result.slug];
+    if (!entry) return false;
+    var target = entry.layer.getLayers()[0];
+    var open = function () { if (target.getPopup()) target.openPopup(); };
+    if (target instanceof L.Marker && entry.holder.zoomToShowLayer && map.hasLayer(entry.holder)) {
+      entry.holder.zoomToShowLayer(target, open);
+    } else {
+      if (target.getLatLng) map.setView(target.getLatLng(), Math.max(map.getZoom(), 17));
+      else map.fitBounds(target.getBounds(), {maxZoom: 17, padding: [20, 20]});
+      open();
+    }
+    return true;
+  }
+
+  window.HeritageMap = {load: load, show: show, drawn: drawn, popup: popup, text: text, localized: localized, title: title};
 })();
