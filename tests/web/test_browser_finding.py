@@ -1,0 +1,89 @@
+"""The map's search box, its filters in the URL and a trail page, in a real headless Chromium (localhost only)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import gpxpy
+import pytest
+from playwright import sync_api
+
+from tests.web.test_browser import assert_offline_and_clean, browser, live_server, map_state, open_map, page  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def search_box(page, q: str):
+    box = page.locator("#hm-search-input")
+    box.fill(q)
+    results = page.locator(".hm-search-result")
+    results.first.wait_for()
+    return results
+
+
+@pytest.mark.parametrize("q, slug", [
+    ("باب الخميس", "bab-el-khemis"),
+    ("أسوار تارودانت", "ramparts"),
+    ("اسوار تارودانت", "ramparts"),  # without its hamza
+    ("باب اولاد بونونه", "bab-ouled-bounouna"),  # haa for taa marbuta, no hamza
+    ("bab", "bab-"),  # every gate is as good a match: any of them
+    ("Bab El Khmis", "bab-el-khemis"),  # a typo
+    ("grande mosquee", "grand-mosque"),  # French without its accent
+])
+def test_the_search_box_suggests_the_right_record_first(page, live_server, q, slug):
+    open_map(page, live_server + "/")
+    results = search_box(page, q)
+    first = results.first.get_attribute("data-slug")
+    assert first.startswith(slug) if slug.endswith("-") else first == slug
+    assert_offline_and_clean(page)
+
+
+def test_bab_in_arabic_suggests_gates(page, live_server):
+    open_map(page, live_server + "/")
+    results = search_box(page, "باب")
+    slugs = [results.nth(i).get_attribute("data-slug") for i in range(results.count())]
+    assert len(slugs) == 8 and all(s.startswith("bab-") for s in slugs)
+    assert_offline_and_clean(page)
+
+
+def test_choosing_a_suggestion_zooms_to_it_and_opens_its_popup(page, live_server):
+    open_map(page, live_server + "/")
+    search_box(page, "Bab El Khmis")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    content = page.locator(".leaflet-popup-content")
+    sync_api.expect(content).to_contain_text("Bab El Khemis")
+    shown = page.evaluate("""() => window[Object.keys(window).find(k => k.startsWith("map_")
+                                   && window[k] instanceof L.Map)].getBounds().contains([30.4786022, -8.8753605])""")
+    assert shown
+    assert_offline_and_clean(page)
+
+
+def test_a_trail_page_shows_its_numbered_stops_and_its_gpx_parses(page, live_server):
+    page.goto(live_server + "/trails/kasbah-quarter")
+    page.wait_for_function("() => window.heritageTrail && window.heritageTrail.ready")
+    markers = page.locator(".trail-stop-number")
+    sync_api.expect(markers).to_have_count(4)
+    assert [markers.nth(i).text_content() for i in range(4)] == ["1", "2", "3", "4"]
+    assert page.locator(".trail-stops li").count() == 4
+    assert page.locator("#trail-map .leaflet-overlay-pane path").count() == 1
+    with page.expect_download() as download:
+        page.click("text=Download GPX")
+    gpx = gpxpy.parse(open(download.value.path(), encoding="utf-8").read())
+    assert [w.name for w in gpx.waypoints] == ["1. Kasbah Gate (Bab Silsila)", "2. Bab Sedra (Kasbah inner gate)",
+                                               "3. Kasbah quarter (Sultanian Kasbah)", "4. Palais Salam (former governor's palace, hotel)"]
+    assert gpx.routes[0].points and gpx.tracks[0].segments[0].points
+    assert_offline_and_clean(page)
+
+
+def test_follow_mode_shows_the_position_and_the_next_stop_with_its_distance(page, live_server):
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.4719188, "longitude": -8.8741711})  # at Bab El Kasbah, stop 1
+    page.goto(live_server + "/trails/kasbah-quarter")
+    page.wait_for_function("() => window.heritageTrail && window.heritageTrail.ready")
+    page.click("#trail-follow")
+    next_stop = page.locator("#trail-next")
+    sync_api.expect(next_stop).to_contain_text("Next stop: 2.")
+    assert next_stop.get_attribute("data-next-stop") == "bab-sedra"
+    assert 70 < int(next_stop.get_attribute("data-distance")) < 110  # about 88 m to Bab Sedra
+    assert_offline_and_clean(page)
