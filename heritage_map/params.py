@@ -57,6 +57,24 @@ def text(args: Mapping[str, str], name: str, *, max_length: int) -> str | None:
     return value or None
 
 
+def slug(args: Mapping[str, str], name: str) -> str | None:
+    """Return parameter `name` if it is a record slug (lowercase words joined by hyphens), None if absent or empty.
+
+    >>> slug({"association": "taroudant-bladna"}, "association")
+    'taroudant-bladna'
+    >>> slug({"association": "Taroudant Bladna"}, "association")
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: association must be a record's slug, such as taroudant-bladna (got 'Taroudant Bladna')
+    """
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+){0,40}", value):
+        raise InvalidParameter(f"{name} must be a record's slug, such as taroudant-bladna (got {value!r})")
+    return value
+
+
 def integer(args: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     """Return parameter `name` as an integer within [low, high], or `default` if absent.
 

@@ -21,7 +21,8 @@ DOWNLOAD_TYPES = {"geojson": "application/geo+json", "gpkg": "application/geopac
 
 def filters_of(layer: str) -> dict:
     """Parse a layer's filters (see layers.Filter) from the query string; the ones not given are None."""
-    return {f.name: params.choice(request.args, f.name, f.values) for f in layers.get(layer).filters}
+    return {f.name: params.choice(request.args, f.name, f.values) if f.values is not None
+            else params.slug(request.args, f.name) for f in layers.get(layer).filters}
 
 
 def layer_response(layer: str) -> Response:

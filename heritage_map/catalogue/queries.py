@@ -9,7 +9,7 @@ from sqlalchemy.types import NullType
 
 from ..errors import NotFound
 from . import geojson, layers
-from .models import Association, Base, ForumSession, Project, ProjectAssociation, Site
+from .models import Association, Base, ForumSession, Project, ProjectAssociation, ProjectSite, Site
 
 MAX_FEATURES = 10_000
 
@@ -56,10 +56,33 @@ def layer_filters(layer: str, **values) -> list:
         if name == "sample":
             clauses.append(spec.model.sample.is_(value))
             continue
-        f = spec.filter(name)
-        column = getattr(spec.model, f.column)
-        clauses.append(any_(column) == value if f.array else column == value)
+        clauses.append(_filter_clause(spec, spec.filter(name), value))
     return clauses
+
+
+def _filter_clause(spec: layers.Layer, f: layers.Filter, value: str) -> ColumnElement:
+    """Return the clause of one filter (see layers.Filter.match) for `value`."""
+    model = spec.model
+    if f.match == "cared_by":
+        return cared_by(model, value)
+    column = getattr(model, f.column)
+    if f.match == "holds":
+        return any_(column) == value
+    if f.match == "mentions":  # a word of the folded text: "saadian" is not found in "presaadianism"
+        return func.search_fold(column).op("~")(func.concat(r"\m", func.search_fold(value), r"\M"))
+    return column == value
+
+
+def cared_by(model, association: str) -> ColumnElement:
+    """Return the clause of `model`'s records linked to the published association `association` (its slug)."""
+    if model is Association:
+        return Association.slug == association
+    projects = (select(ProjectAssociation.project_id).join(Association)
+                .where(Association.slug == association, published(Association)))
+    if model is Project:
+        return Project.id.in_(projects)
+    return model.id.in_(select(ProjectSite.site_id).join(Project, Project.id == ProjectSite.project_id)
+                        .where(published(Project), ProjectSite.project_id.in_(projects)))
 
 
 def feature_collection(session: Session, layer: str, *, record_url: str | None = None, limit: int = MAX_FEATURES,
@@ -111,6 +134,11 @@ def at_risk_geojson(session: Session, record_url: str | None = None) -> str:
     features = (select(geojson.feature(Site.slug, Site.geom, properties(Site, record_url)), Site.slug)
                 .where(published(Site), at_risk()).order_by(Site.slug))
     return session.scalar(geojson.collection(features))
+
+
+def published_associations(session: Session) -> list[Association]:
+    """Return the published associations by slug: the association filter's choices."""
+    return list(session.scalars(select(Association).where(published(Association)).order_by(Association.slug)))
 
 
 def get_site(session: Session, slug: str) -> Site:

@@ -146,11 +146,38 @@ def search_box(search_url: str, page_url: str) -> SearchBox:
                    "associations": _("Association")}}})
 
 
+def filter_options(f: layers.Filter, associations: list[tuple[str, str]]) -> list[list[str]]:
+    """Return a filter's [value, label] choices: the vocabulary's, or the published associations'."""
+    if f.values is None:
+        return [[slug, name] for slug, name in associations]
+    if f.name == "category":
+        return [[v, vocab.CATEGORIES[v].en] for v in f.values]
+    return [[v, v.replace("_", " ")] for v in f.values]
+
+
+def map_filters(associations: list[tuple[str, str]]) -> dict:
+    """Return the map's filter panel: each filter the registry declares, once, and the API layers it applies to."""
+    spec: dict[str, dict] = {}
+    applies: dict[str, list[str]] = {}
+    for layer in layers.LAYERS.values():
+        for f in layer.filters:
+            spec.setdefault(f.name, {"name": f.name, "label": _(f.label or f.name),
+                                     "options": filter_options(f, associations)})
+            applies.setdefault(f.name, []).append(layer.key)
+    return {"filters": list(spec.values()), "filterLayers": applies,
+            "strings": {"filters": _("Filters"), "all": _("all")}}
+
+
 def explorer(basemap: Basemap, sources: dict[str, str], static_url: Callable[[str], str],
-             search: SearchBox | None = None) -> folium.Map:
-    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL)."""
+             search: SearchBox | None = None, filters: dict | None = None) -> folium.Map:
+    """Return the full-window map whose layers load from the API URLs in `sources` (layer → URL).
+
+    `filters` (map_filters) adds the filter panel and keeps the view in the URL's hash (static/web/view.js).
+    """
     m = _base(MEDINA_CENTRE, 15, basemap)
-    _add_loader(m, LAYERS, {"sources": sources}, static_url)
+    _add_loader(m, LAYERS, {"sources": sources, **(filters or {})}, static_url)
+    if filters is not None:
+        m.get_root().header.add_child(JavascriptLink(static_url("web/view.js")), name="heritage_view_js")
     if search is not None:
         m.add_child(search)
         m.get_root().header.add_child(JavascriptLink(static_url("web/search.js")), name="heritage_search_js")

@@ -7,6 +7,7 @@ import json
 
 import segno
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 
 from .. import db, i18n, params
@@ -42,11 +43,19 @@ def filters_for(layer: str) -> dict:
     return filters_of(layer)
 
 
+def association_choices() -> list[tuple[str, str]]:
+    """Return (slug, name) of the published associations, for the association filter."""
+    return [(a.slug, i18n.localized(a, "name")) for a in queries.published_associations(db.session())]
+
+
 def index_page(layer: str) -> str:
     """Render a layer's index page (templates/web/<layer>.html) with its filters from the query string."""
     chosen = filters_for(layer)
     records = queries.list_records(db.session(), layer, **chosen)
-    return render_template(f"web/{layer}.html", **{layer: records}, chosen=chosen, vocab=vocab)
+    choices = association_choices()
+    # Every filter the registry declares for the layer, with its choices, as the map's panel has them.
+    filters = [(f.name, _(f.label or f.name), maps.filter_options(f, choices)) for f in layers.get(layer).filters]
+    return render_template(f"web/{layer}.html", **{layer: records}, chosen=chosen, vocab=vocab, filters=filters)
 
 
 @bp.get("/")
@@ -54,7 +63,8 @@ def index():
     """The full-window map of every published layer."""
     sources = {layer: url_for(f"api.{layer}") for layer in layers.LAYERS}
     search_box = maps.search_box(url_for("api.search_records"), url_for("web.search_page"))
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, search_box), csp_nonce())
+    filters = maps.map_filters(association_choices())
+    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, search_box, filters), csp_nonce())
     return render_template("web/map.html", map=parts)
 
 
@@ -102,7 +112,8 @@ def near_here():
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-@bp.get("/sites/<slug:slug>/qr.<any(png, svg):fmt>")
+@bp.get("/sites/<slug:slug>/qr.png", defaults={"fmt": "png"})
+@bp.get("/sites/<slug:slug>/qr.svg", defaults={"fmt": "svg"})
 def site_qr(slug: str, fmt: str):
     """A printable QR code of the site page's absolute URL, for a plaque on the ground."""
     queries.get_site(db.session(), slug)  # a 404 for a site that is not public

@@ -134,28 +134,65 @@
     map.on("click", fold);
   }
 
-  function load(map, groups, config) {
-    languages = config.languages;
-    var counts = {total: 0};
-    var state = {counts: counts, ready: false, errors: []};
-    window.heritageMap = state;
-    var jobs = [];
-    Object.keys(config.inline || {}).forEach(function (source) {
-      add(map, groups, source, JSON.parse(config.inline[source]), config, counts);
+  // The API URL of a source with the chosen filters that its layer declares (config.filterLayers).
+  function sourceUrl(config, source, filters) {
+    var url = config.sources[source], query = [];
+    Object.keys(filters || {}).sort().forEach(function (name) {
+      var applies = ((config.filterLayers || {})[name] || []).indexOf(source) >= 0;
+      if (applies && filters[name]) query.push(encodeURIComponent(name) + "=" + encodeURIComponent(filters[name]));
     });
-    Object.keys(config.sources || {}).forEach(function (source) {
-      jobs.push(fetch(config.sources[source], {headers: {Accept: "application/geo+json"}})
+    return query.length ? url + (url.indexOf("?") >= 0 ? "&" : "?") + query.join("&") : url;
+  }
+
+  var current = null;  // the explorer's map, groups, config and state, for reload()
+
+  function fetchAll(filters) {
+    var c = current, counts = {total: 0};
+    c.state.counts = counts;
+    c.state.ready = false;
+    c.state.errors = [];
+    c.state.filters = filters;
+    var jobs = [];
+    Object.keys(c.config.inline || {}).forEach(function (source) {
+      add(c.map, c.groups, source, JSON.parse(c.config.inline[source]), c.config, counts);
+    });
+    Object.keys(c.config.sources || {}).forEach(function (source) {
+      jobs.push(fetch(sourceUrl(c.config, source, filters), {headers: {Accept: "application/geo+json"}})
         .then(function (r) {
           if (!r.ok) throw new Error(source + ": HTTP " + r.status);
           return r.json();
         })
-        .then(function (data) { add(map, groups, source, data, config, counts); })
-        .catch(function (err) { state.errors.push(String(err)); }));
+        .then(function (data) { add(c.map, c.groups, source, data, c.config, counts); })
+        .catch(function (err) { c.state.errors.push(String(err)); }));
     });
-    Promise.all(jobs).then(function () {
+    return Promise.all(jobs).then(function () { c.state.ready = true; });
+  }
+
+  // Draw the layers again with other filters (the filter panel, view.js).
+  function reload(filters) {
+    Object.keys(current.groups).forEach(function (k) {
+      var g = current.groups[k];
+      g.layer.eachLayer(function (l) { if (l !== g.cluster) g.layer.removeLayer(l); });
+      if (g.cluster) g.cluster.clearLayers();
+    });
+    Object.keys(drawn).forEach(function (k) { delete drawn[k]; });
+    document.documentElement.setAttribute("data-map-ready", "false");
+    return fetchAll(filters).then(function () {
+      document.documentElement.setAttribute("data-map-ready", "true");
+    });
+  }
+
+  function load(map, groups, config) {
+    languages = config.languages;
+    var state = {counts: {total: 0}, ready: false, errors: []};
+    window.heritageMap = state;
+    current = {map: map, groups: groups, config: config, state: state};
+    // The view in the URL (centre, zoom, layers, filters), when the page has one (the explorer).
+    var view = window.HeritageView && config.filters ? window.HeritageView.start(map, groups, config) : null;
+    fetchAll(view ? view.filters : {}).then(function () {
       foldOnSmallScreens(map);  // here, once the page's other controls exist
-      if (config.fit) fit(map, groups);
-      state.ready = true;
+      if (config.fit && !(view && view.placed)) fit(map, groups);
+      if (view) view.ready();
       document.documentElement.setAttribute("data-map-ready", "true");
     });
   }
@@ -176,5 +213,5 @@
     return true;
   }
 
-  window.HeritageMap = {load: load, show: show, drawn: drawn, popup: popup, text: text, localized: localized, title: title};
+  window.HeritageMap = {load: load, reload: reload, show: show, drawn: drawn, popup: popup, text: text, localized: localized, title: title};
 })();
