@@ -322,6 +322,6 @@ def test_an_index_filter_applies_as_soon_as_it_is_chosen(page, live_server):
     page.goto(live_server + "/sites")
     with page.expect_navigation():
         page.select_option("select[name=kind]", "environment")
-    assert urlsplit(page.url).query == "kind=environment&category="
+    assert urlsplit(page.url).query == "kind=environment&category=&period=&condition=&protection=&association="
     sync_api.expect(page.locator("p.count")).to_have_text("9 sites")
     assert_offline_and_clean(page)

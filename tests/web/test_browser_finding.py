@@ -87,3 +87,47 @@ def test_follow_mode_shows_the_position_and_the_next_stop_with_its_distance(page
     assert next_stop.get_attribute("data-next-stop") == "bab-sedra"
     assert 70 < int(next_stop.get_attribute("data-distance")) < 110  # about 88 m to Bab Sedra
     assert_offline_and_clean(page)
+
+
+def test_a_map_filter_reduces_the_markers_and_survives_a_reload_through_the_url(page, live_server, engine):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        gates = conn.scalar(text("SELECT count(*) FROM sites WHERE publication_status = 'published' "
+                                 "AND category = 'gate'"))
+    before = open_map(page, live_server + "/")["counts"]
+    page.locator(".hm-filters summary").click()
+    page.select_option('.hm-filters select[name="category"]', "gate")
+    page.wait_for_function("() => window.heritageMap.ready && window.heritageMap.filters.category === 'gate'")
+    after = page.evaluate("window.heritageMap.counts")
+    assert after.get("heritage") == gates < before["heritage"]
+    assert after["total"] < before["total"]
+    assert "environment" not in after  # environmental sites are no gates
+    assert "category=gate" in urlsplit(page.url).fragment
+    page.evaluate("""() => window[Object.keys(window).find(k => k.startsWith("map_")
+                            && window[k] instanceof L.Map)].setView([30.4786, -8.8754], 17, {animate: false})""")
+    page.wait_for_function("() => location.hash.startsWith('#map=17/30.4786')")
+    shared = page.url
+    page.reload()
+    state = map_state(page)
+    assert state["counts"] == after
+    assert page.locator('.hm-filters select[name="category"]').input_value() == "gate"
+    view = page.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith("map_")
+                                  && window[k] instanceof L.Map)]; return [m.getZoom(), m.getCenter().lat]; }""")
+    assert view[0] == 17 and abs(view[1] - 30.4786) < 1e-4
+    assert page.url == shared
+    assert_offline_and_clean(page)
+
+
+def test_a_layer_switched_off_stays_off_after_a_reload(page, live_server):
+    open_map(page, live_server + "/")
+    page.locator(".leaflet-control-layers-overlays label", has_text="Projects").locator("input").uncheck()
+    page.wait_for_function("() => location.hash.includes('layers=')")
+    assert "projects" not in urlsplit(page.url).fragment.split("layers=")[1].split("&")[0].split(",")
+    page.reload()
+    map_state(page)
+    box = page.locator(".leaflet-control-layers-overlays label", has_text="Projects").locator("input")
+    assert not box.is_checked()
+    assert page.locator(".leaflet-control-layers-overlays label", has_text="Heritage sites").locator(
+        "input").is_checked()
+    assert_offline_and_clean(page)
