@@ -65,3 +65,9 @@ def test_ogc_q_is_in_the_api_definition(client):
     assert "q" in spec["components"]["parameters"]
     items = spec["paths"]["/collections/heritage-sites/items"]["get"]["parameters"]
     assert {"$ref": "#/components/parameters/q"} in items
+
+
+def test_cql2_accenti_folds_arabic_as_the_search_does(client):
+    body = client.get("/ogc/collections/ramparts/items", query_string={
+        "filter": "ACCENTI(name_ar) = ACCENTI('اسوار تارودانت')"}).get_json()  # stored with its hamza: أسوار
+    assert [f["id"] for f in body["features"]] == ["ramparts"]

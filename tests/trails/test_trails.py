@@ -69,3 +69,38 @@ def test_the_gpx_has_the_stops_as_waypoints_and_the_line_as_route_and_track(clie
     assert len(gpx.tracks[0].segments[0].points) == 12
     _trail, length = queries.get_trail(session, "gates-of-the-ramparts")
     assert gpx.tracks[0].length_2d() == pytest.approx(length, rel=0.01)  # gpxpy's sphere against the spheroid
+
+
+def test_seeding_again_refreshes_the_trails_in_place(session):
+    from heritage_map.config import GEODATA_DIR
+    from heritage_map.transfer.seed import load_trails
+
+    before = session.scalar(text("SELECT count(*) FROM trail_stops"))
+    assert load_trails(session, GEODATA_DIR / "trails.geojson") == 3
+    assert session.scalar(text("SELECT count(*) FROM trails")) == 3
+    assert session.scalar(text("SELECT count(*) FROM trail_stops")) == before
+
+
+def test_a_trail_file_with_an_unknown_stop_or_a_bad_line_is_refused(session, tmp_path):
+    import json
+
+    from heritage_map.transfer.seed import load_trails
+
+    line = {"type": "LineString", "coordinates": [[-8.874, 30.472], [-8.875, 30.4725]]}
+    feature = {"type": "Feature", "geometry": line, "properties": {"slug": "t", "stops": "bab-el-kasbah; nowhere"}}
+    path = tmp_path / "trails.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(ValueError, match="unknown stop nowhere"):
+        load_trails(session, path)
+    feature["geometry"] = {"type": "LineString", "coordinates": [[30.47, -8.87], [30.48, -8.88]]}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(ValueError, match="outside Morocco"):
+        load_trails(session, path)
+
+
+def test_a_withdrawn_site_drops_out_of_its_trail(client, session):
+    session.execute(text("UPDATE sites SET publication_status = 'withdrawn' WHERE slug = 'bab-sedra'"))
+    page = client.get("/trails/kasbah-quarter").get_data(as_text=True)
+    assert 'data-slug="bab-sedra"' not in page and 'data-slug="kasbah"' in page
+    gpx = gpxpy.parse(client.get("/trails/kasbah-quarter.gpx").get_data(as_text=True))
+    assert len(gpx.waypoints) == 3
