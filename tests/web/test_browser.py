@@ -274,9 +274,10 @@ CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
   (window.__cspViolations = window.__cspViolations || []).push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`);
 });"""
 MAP_PAGES = ["/", "/sites/bab-el-khemis", "/associations/example-garden-keepers", "/projects/example-rampart-walk",
-             "/planner"]
+             "/planner", "/at-risk"]
 PLAIN_PAGES = ["/sites", "/associations", "/projects", "/forum", "/api/screening/report", "/ogc/?f=html",
-               "/ogc/collections/heritage-sites/items?f=html"]
+               "/ogc/collections/heritage-sites/items?f=html", "/search?q=bab", "/trails", "/trails/kasbah-quarter",
+               "/near"]
 WORKS = '{"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], [-8.8749, 30.4789], ' \
         '[-8.8758, 30.4789], [-8.8758, 30.4783]]]}'
 

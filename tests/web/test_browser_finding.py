@@ -131,3 +131,17 @@ def test_a_layer_switched_off_stays_off_after_a_reload(page, live_server):
     assert page.locator(".leaflet-control-layers-overlays label", has_text="Heritage sites").locator(
         "input").is_checked()
     assert_offline_and_clean(page)
+
+
+def test_near_here_lists_the_sites_around_the_persons_position_with_distances(page, live_server):
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.4719188, "longitude": -8.8741711})  # at Bab El Kasbah
+    page.goto(live_server + "/near")
+    page.click("#near-locate")
+    page.locator("#near-results li").first.wait_for()
+    slugs = page.locator("#near-results li").evaluate_all("items => items.map(i => i.dataset.slug)")
+    # The ramparts' outline runs through the gate: both are 0 m away.
+    assert set(slugs[:2]) == {"bab-el-kasbah", "ramparts"}
+    sync_api.expect(page.locator('#near-results li[data-slug="bab-el-kasbah"]')).to_contain_text("0 m")
+    assert "bab-sedra" in slugs and "claudio-bravo-museum" not in slugs
+    assert_offline_and_clean(page)
