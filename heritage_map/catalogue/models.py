@@ -290,3 +290,7 @@ class TrailStop(Base):
 
     trail: Mapped[Trail] = relationship(back_populates="stops")
     site: Mapped[Site] = relationship()
+
+
+# The catalogue's own tables, in dependency order: taken here, before other domains (accounts) add theirs.
+CATALOGUE_TABLES = tuple(Base.metadata.sorted_tables)
