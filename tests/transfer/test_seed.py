@@ -18,7 +18,6 @@ SEEDED = {"sites": 33, "associations": 5, "projects": 7, "forum_sessions": 3,
 WITHOUT_SAMPLES = {"sites": 33, "associations": 3, "projects": 5, "forum_sessions": 3,
                    "project_sites": 5, "project_associations": 3, "trails": 3, "trail_stops": 20}
 
-
 HERITAGE = [
     "bab-agafay", "bab-benyara", "bab-bizamaren", "bab-derb-laafou", "bab-el-kasbah", "bab-el-khemis",
     "bab-lahjer", "bab-lblalia", "bab-ouled-bounouna", "bab-sedra", "bab-tafelagt", "bab-targhount",
