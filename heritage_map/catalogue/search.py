@@ -63,7 +63,9 @@ def folded_query() -> ColumnElement:
 def match(model) -> ColumnElement:
     """Return the clause of `model`'s records matching the query bound as "q" (and "q_like", see values())."""
     text = model.search_text
-    return text.like(func.search_fold(bindparam("q_like", type_=String))) | folded_query().op("<%")(text)
+    # A query of marks alone (tashkeel, tatweel) folds to nothing, and '%%' would match every record.
+    found = text.like(func.search_fold(bindparam("q_like", type_=String))) | folded_query().op("<%")(text)
+    return and_(folded_query() != "", found)
 
 
 def _names(spec: Searched) -> ColumnElement:

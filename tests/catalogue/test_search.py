@@ -84,6 +84,10 @@ def test_like_wildcards_in_the_query_are_taken_literally(session):
     assert found(session, "_") == []
 
 
+def test_a_query_of_marks_alone_finds_nothing(session):
+    assert found(session, "\u064e\u0640\u0651") == []  # fatha, tatweel, shadda: nothing once folded
+
+
 def test_results_carry_a_point_and_a_bbox_to_zoom_to_and_the_layer_can_be_narrowed(session):
     result = search.search(session, "ramparts", URLS, layers=("sites",))[0]
     assert result["slug"] == "ramparts" and result["url"] == "/sites/ramparts"
