@@ -36,8 +36,8 @@ def fill(engine, n: int) -> None:
                                publication_status, sample, sources, protection_status, condition, geom,
                                description_en)
             SELECT 'bench-' || i, 'Bench place ' || i || ' ' || (ARRAY['gate','souk','square','tower'])[1 + i % 4],
-                   (:fr)[1 + i % :nfr] || ' ' || md5(i::text)::varchar(6),
-                   (:ar)[1 + i % :nar] || ' ' || (:ar)[1 + (i / 7) % :nar] || ' ' || i,
+                   (CAST(:fr AS text[]))[1 + i % :nfr] || ' ' || md5(i::text)::varchar(6),
+                   (CAST(:ar AS text[]))[1 + i % :nar] || ' ' || (CAST(:ar AS text[]))[1 + (i / 7) % :nar] || ' ' || i,
                    'heritage', 'gate', 'estimated', 'published', true, '{}', 'unknown', 'unknown',
                    ST_SetSRID(ST_MakePoint(-8.9 + random() * 0.05, 30.45 + random() * 0.05), 4326),
                    'A synthetic record for the search benchmark, number ' || i

@@ -121,6 +121,7 @@ class Site(Timestamped, Base):
     geom: Mapped[WKBElement] = geometry(nullable=False)
     geojson_properties: Mapped[dict] = geojson_properties()
     search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     projects: Mapped[list[Project]] = relationship(secondary="project_sites", back_populates="sites",
                                                    order_by="Project.slug", viewonly=True)
@@ -154,6 +155,7 @@ class Association(Timestamped, Base):
     geom: Mapped[WKBElement | None] = geometry(nullable=True, geometry_type="POINT")
     geojson_properties: Mapped[dict] = geojson_properties()
     search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     links: Mapped[list[ProjectAssociation]] = relationship(back_populates="association")
 
@@ -212,6 +214,7 @@ class Project(Timestamped, Base):
     geom: Mapped[WKBElement | None] = geometry(nullable=True)
     geojson_properties: Mapped[dict] = geojson_properties()
     search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     forum_session: Mapped[ForumSession | None] = relationship(back_populates="projects")
     sites: Mapped[list[Site]] = relationship(secondary="project_sites", back_populates="projects",
@@ -270,6 +273,7 @@ class Trail(Timestamped, Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement] = geometry(nullable=False, geometry_type="LINESTRING")
     search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     stops: Mapped[list[TrailStop]] = relationship(back_populates="trail", cascade="all, delete-orphan",
                                                   order_by="TrailStop.position")

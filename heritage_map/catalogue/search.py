@@ -68,11 +68,6 @@ def match(model) -> ColumnElement:
     return and_(folded_query() != "", found)
 
 
-def _names(spec: Searched) -> ColumnElement:
-    return func.search_fold(func.concat_ws(" ", *(getattr(spec.model, f"{spec.label}_{lang}")
-                                                  for lang in ("en", "fr", "ar"))))
-
-
 def rank(spec: Searched) -> ColumnElement:
     """Return how well a record matches: best a name that is the query, then a name holding it, then any text.
 
@@ -80,7 +75,7 @@ def rank(spec: Searched) -> ColumnElement:
     similarity how much of the whole name the query is, so that "kasbah" puts the Kasbah before Bab El Kasbah.
     """
     q = folded_query()
-    names = _names(spec)
+    names = spec.model.search_name
     in_name = cast(names.like(func.search_fold(bindparam("q_like", type_=String))), Integer)
     return (2 * func.word_similarity(q, names) + in_name + func.similarity(q, names)
             + 0.5 * func.word_similarity(q, spec.model.search_text))
