@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     from .events.views import bp as events_bp
     from .photos import views as photos
     from .planning.views import bp as planning_bp
+    from .trails.views import bp as trails_bp
     from .web.views import bp as web_bp
 
     app.url_map.converters["slug"] = SlugConverter
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(planning_bp)
+    app.register_blueprint(trails_bp)
     # The planner's POSTs ask questions and change nothing; no session, so no CSRF to forge.
     auth.csrf.exempt(planning_bp)
     app.register_blueprint(accounts_bp)

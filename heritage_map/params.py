@@ -30,6 +30,51 @@ def choice(args: Mapping[str, str], name: str, values: tuple[str, ...] | list[st
     return value
 
 
+def text(args: Mapping[str, str], name: str, *, max_length: int) -> str | None:
+    """Return parameter `name` with its spaces trimmed and runs of space made one; None if absent or blank.
+
+    >>> text({"q": "  Bab   El Khemis "}, "q", max_length=20)
+    'Bab El Khemis'
+    >>> text({"q": "   "}, "q", max_length=20) is None
+    True
+    >>> text({"q": "x" * 21}, "q", max_length=20)
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: q must be at most 20 characters (got 21)
+    >>> text({"q": "a\x00b"}, "q", max_length=20)
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: q must not hold control characters
+    """
+    value = args.get(name)
+    if value is None:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidParameter(f"{name} must not hold control characters")
+    value = " ".join(value.split())
+    if len(value) > max_length:
+        raise InvalidParameter(f"{name} must be at most {max_length} characters (got {len(value)})")
+    return value or None
+
+
+def slug(args: Mapping[str, str], name: str) -> str | None:
+    """Return parameter `name` if it is a record slug (lowercase words joined by hyphens), None if absent or empty.
+
+    >>> slug({"association": "taroudant-bladna"}, "association")
+    'taroudant-bladna'
+    >>> slug({"association": "Taroudant Bladna"}, "association")
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: association must be a record's slug, such as taroudant-bladna (got 'Taroudant Bladna')
+    """
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+){0,40}", value):
+        raise InvalidParameter(f"{name} must be a record's slug, such as taroudant-bladna (got {value!r})")
+    return value
+
+
 def integer(args: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     """Return parameter `name` as an integer within [low, high], or `default` if absent.
 

@@ -12,4 +12,9 @@ _MARK = "zz-slug-zz"
 
 def record_url(layer: str) -> str:
     """Return the path of a record page of `layer`, with "{slug}" standing for the record's slug."""
-    return url_for(layers.get(layer).page, slug=_MARK).replace(_MARK, "{slug}")
+    return page_url(layers.get(layer).page)
+
+
+def page_url(endpoint: str, **kwargs) -> str:
+    """Return the path of the page `endpoint` takes a slug for, with "{slug}" standing for the slug."""
+    return url_for(endpoint, slug=_MARK, **kwargs).replace(_MARK, "{slug}")

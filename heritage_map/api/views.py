@@ -5,13 +5,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
 from .. import crs, db, freshness, params
-from ..catalogue import layers, queries
-from ..errors import NotFound
+from ..catalogue import layers, queries, search
+from ..errors import InvalidParameter, NotFound
 from ..transfer import exports, files
-from ..urls import record_url
+from ..urls import page_url, record_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -21,7 +21,8 @@ DOWNLOAD_TYPES = {"geojson": "application/geo+json", "gpkg": "application/geopac
 
 def filters_of(layer: str) -> dict:
     """Parse a layer's filters (see layers.Filter) from the query string; the ones not given are None."""
-    return {f.name: params.choice(request.args, f.name, f.values) for f in layers.get(layer).filters}
+    return {f.name: params.choice(request.args, f.name, f.values) if f.values is not None
+            else params.slug(request.args, f.name) for f in layers.get(layer).filters}
 
 
 def layer_response(layer: str) -> Response:
@@ -48,6 +49,30 @@ def _layer_view(layer: layers.Layer):
 
 for _layer in layers.LAYERS.values():  # endpoints api.sites, api.projects, …
     bp.add_url_rule(f"/{_layer.key}", _layer.key, _layer_view(_layer))
+
+
+def search_urls() -> dict[str, str]:
+    """Return the record page path of every searched layer, "{slug}" standing for the slug."""
+    return {spec.layer: page_url(spec.page) for spec in search.SEARCHED}
+
+
+def search_query(required: bool = True) -> str | None:
+    """Parse `q`, the search words (at most search.MAX_QUERY characters); a 400 when required and missing."""
+    q = params.text(request.args, "q", max_length=search.MAX_QUERY)
+    if q is None and required:
+        raise InvalidParameter("q is required: the words to look for (a name, in any language)")
+    return q
+
+
+@bp.get("/search")
+def search_records():
+    """Published records whose names or descriptions match `q`, best first, with a point and bbox to zoom to."""
+    params.known_only(request.args, {"q", "limit", "layer"})
+    q = search_query()
+    limit = params.integer(request.args, "limit", 10, low=1, high=search.MAX_RESULTS)
+    layer = params.choice(request.args, "layer", tuple(spec.layer for spec in search.SEARCHED))
+    results = search.search(db.session(), q, search_urls(), layers=(layer,) if layer else None, limit=limit)
+    return jsonify({"query": q, "numberReturned": len(results), "results": results})
 
 
 def send_frame(frame, name: str, fmt: str) -> Response:

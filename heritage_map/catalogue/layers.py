@@ -18,12 +18,24 @@ from .models import Association, Project, Site
 
 @dataclass(frozen=True)
 class Filter:
-    """A query-string filter of the API and the index pages: a column equal to (or, for arrays, holding) a value."""
+    """A query-string filter of the API, the index pages and the map, and how it picks records.
+
+    `match`: "equals" (the column equals the value), "holds" (an array column holds it), "mentions" (the
+    text column mentions the value as a word, case and accents aside: a period "mostly Saadian" is
+    Saadian) or "cared_by" (the record is linked to the association whose slug is the value, through a
+    project, or is that association). `values`: the values allowed, or None for any record slug.
+    """
 
     name: str
     column: str
-    values: tuple[str, ...]
-    array: bool = False
+    values: tuple[str, ...] | None
+    match: str = "equals"
+    label: str = ""  # for people (the map's filter panel, the index pages)
+
+    @property
+    def array(self) -> bool:
+        """Tell whether the filter's column is an array that holds the value."""
+        return self.match == "holds"
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,11 @@ class Layer:
 
 NAMES = ("name_ar", "name_fr", "name_en")
 TITLES = ("title_ar", "title_fr", "title_en")
-KIND = Filter("kind", "kind", vocab.KINDS)
-CATEGORY = Filter("category", "category", tuple(vocab.CATEGORIES))
-THEME = Filter("theme", "themes", vocab.THEMES, array=True)
+KIND = Filter("kind", "kind", vocab.KINDS, label="Kind")
+CATEGORY = Filter("category", "category", tuple(vocab.CATEGORIES), label="Category")
+THEME = Filter("theme", "themes", vocab.THEMES, match="holds", label="Theme")
+# "associations" names the link (project_associations), not a column: see queries.layer_filters.
+ASSOCIATION = Filter("association", "associations", None, match="cared_by", label="Association")
 COMMON_TEXT = (
     Field("description_ar", "desc_ar", text_value), Field("description_fr", "desc_fr", text_value),
     Field("description_en", "desc_en", text_value), Field("sources", "sources", text_list),
@@ -101,7 +115,9 @@ SITES = Layer(
         Field("publication_status", "pub_status", choice(vocab.PUBLICATION_STATES), aliases=("status",)),
     ),
     shapes=SHAPES, geometry_required=True,
-    filters=(KIND, CATEGORY),
+    filters=(KIND, CATEGORY, Filter("period", "period", vocab.PERIODS, match="mentions", label="Period"),
+             Filter("condition", "condition", vocab.CONDITIONS, label="Condition"),
+             Filter("protection", "protection_status", vocab.PROTECTIONS, label="Protection status"), ASSOCIATION),
     views=(
         View("heritage-sites", "Heritage sites",
              "Ramparts, gates, kasbah, mosques, squares, souks and other heritage places of Taroudant.",
@@ -131,7 +147,7 @@ ASSOCIATIONS = Layer(
         Field("publication_status", "pub_status", choice(vocab.PUBLICATION_STATES), aliases=("status",)),
     ),
     shapes=("Point",), geometry_required=False,
-    filters=(THEME,),
+    filters=(THEME, ASSOCIATION),
     views=(View("associations", "Associations", "Local associations, with their seat where one is known.",
                 {}, "associations", "Associations", "#1f5f8b"),),
     queryables=("slug", "name_en", "name_fr", "name_ar", "themes", "sample", "updated_at", "geometry"),
@@ -152,7 +168,7 @@ PROJECTS = Layer(
         Field("associations", "assocs", text_list),
     ),
     shapes=SHAPES, geometry_required=False,
-    filters=(Filter("status", "status", vocab.PROJECT_STATUSES), THEME),
+    filters=(Filter("status", "status", vocab.PROJECT_STATUSES, label="Project status"), THEME, ASSOCIATION),
     views=(View("projects", "Projects",
                 "Association and forum projects, with their footprint where one is recorded.",
                 {}, "projects", "Projects", "#5b3c88"),),

@@ -57,6 +57,19 @@ def geojson_properties() -> Mapped[dict]:
                          deferred=True)
 
 
+def folded_text() -> Mapped[str]:
+    """Return the column that a trigger fills with the record's names and descriptions, folded for search."""
+    # Written by the database (migration 0012: search_fold of the texts), never by the ORM; deferred.
+    return mapped_column(Text, nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue(),
+                         deferred=True)
+
+
+def search_index(table: str) -> Index:
+    """Return the GIN trigram index on a table's search_text (substring and fuzzy matches)."""
+    return Index(f"ix_{table}_search_text", "search_text", postgresql_using="gin",
+                 postgresql_ops={"search_text": "gin_trgm_ops"})
+
+
 class Timestamped:
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
@@ -77,6 +90,7 @@ class Site(Timestamped, Base):
         Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
         Index("ix_sites_category", "category", postgresql_include=["publication_status", "kind"]),
+        search_index("sites"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +120,8 @@ class Site(Timestamped, Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement] = geometry(nullable=False)
     geojson_properties: Mapped[dict] = geojson_properties()
+    search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     projects: Mapped[list[Project]] = relationship(secondary="project_sites", back_populates="sites",
                                                    order_by="Project.slug", viewonly=True)
@@ -119,6 +135,7 @@ class Association(Timestamped, Base):
         one_of("publication_status", vocab.PUBLICATION_STATES), shape_check(), slug_check(),
         Index("ix_associations_geom", "geom", postgresql_using="gist"),
         Index("ix_associations_geog", text("(geom::geography)"), postgresql_using="gist"),
+        search_index("associations"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +154,8 @@ class Association(Timestamped, Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True, geometry_type="POINT")
     geojson_properties: Mapped[dict] = geojson_properties()
+    search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     links: Mapped[list[ProjectAssociation]] = relationship(back_populates="association")
 
@@ -172,6 +191,7 @@ class Project(Timestamped, Base):
         CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_geog", text("(geom::geography)"), postgresql_using="gist"),
+        search_index("projects"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,6 +213,8 @@ class Project(Timestamped, Base):
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True)
     geojson_properties: Mapped[dict] = geojson_properties()
+    search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
 
     forum_session: Mapped[ForumSession | None] = relationship(back_populates="projects")
     sites: Mapped[list[Site]] = relationship(secondary="project_sites", back_populates="projects",
@@ -224,6 +246,54 @@ class ProjectAssociation(Base):
 
     project: Mapped[Project] = relationship(back_populates="links")
     association: Mapped[Association] = relationship(back_populates="links")
+
+
+class Trail(Timestamped, Base):
+    """A walking trail: a route line and ordered stops at sites."""
+
+    __tablename__ = "trails"
+    __table_args__ = (
+        one_of("publication_status", vocab.PUBLICATION_STATES), slug_check(),
+        CheckConstraint("ST_IsValid(geom) AND ST_NPoints(geom) >= 2", name="geom_shape"),
+        Index("ix_trails_geom", "geom", postgresql_using="gist"),
+        search_index("trails"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name_ar: Mapped[str | None] = mapped_column(Text)
+    name_fr: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    description_ar: Mapped[str | None] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    route_estimated: Mapped[bool] = mapped_column(Boolean, default=True)  # our line, not a surveyed one
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    publication_status: Mapped[str] = mapped_column(String(20), default="published")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[WKBElement] = geometry(nullable=False, geometry_type="LINESTRING")
+    search_text: Mapped[str] = folded_text()
+    search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
+
+    stops: Mapped[list[TrailStop]] = relationship(back_populates="trail", cascade="all, delete-orphan",
+                                                  order_by="TrailStop.position")
+
+
+class TrailStop(Base):
+    """One stop of a trail, at a site, in the trail's order (1, 2, …)."""
+
+    __tablename__ = "trail_stops"
+    __table_args__ = (CheckConstraint("position >= 1", name="position_positive"),)
+
+    trail_id: Mapped[int] = mapped_column(ForeignKey("trails.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    note_en: Mapped[str | None] = mapped_column(Text)
+    note_fr: Mapped[str | None] = mapped_column(Text)
+    note_ar: Mapped[str | None] = mapped_column(Text)
+
+    trail: Mapped[Trail] = relationship(back_populates="stops")
+    site: Mapped[Site] = relationship()
 
 
 # The catalogue's own tables, in dependency order: taken here, before other domains (accounts) add theirs.

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, Text, and_, any_, cast, func, not_, select, type_coerce
+from sqlalchemy import Select, Text, and_, any_, case, cast, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from ..errors import NotFound
 from . import geojson, layers
-from .models import CATALOGUE_TABLES, Association, ForumSession, Project, ProjectAssociation, Site
+from .models import (CATALOGUE_TABLES, Association, ForumSession, Project, ProjectAssociation, ProjectSite,
+                     Site)
 
 MAX_FEATURES = 10_000
 
@@ -56,10 +57,33 @@ def layer_filters(layer: str, **values) -> list:
         if name == "sample":
             clauses.append(spec.model.sample.is_(value))
             continue
-        f = spec.filter(name)
-        column = getattr(spec.model, f.column)
-        clauses.append(any_(column) == value if f.array else column == value)
+        clauses.append(_filter_clause(spec, spec.filter(name), value))
     return clauses
+
+
+def _filter_clause(spec: layers.Layer, f: layers.Filter, value: str) -> ColumnElement:
+    """Return the clause of one filter (see layers.Filter.match) for `value`."""
+    model = spec.model
+    if f.match == "cared_by":
+        return cared_by(model, value)
+    column = getattr(model, f.column)
+    if f.match == "holds":
+        return any_(column) == value
+    if f.match == "mentions":  # a word of the folded text: "saadian" is not found in "presaadianism"
+        return func.search_fold(column).op("~")(func.concat(r"\m", func.search_fold(value), r"\M"))
+    return column == value
+
+
+def cared_by(model, association: str) -> ColumnElement:
+    """Return the clause of `model`'s records linked to the published association `association` (its slug)."""
+    if model is Association:
+        return Association.slug == association
+    projects = (select(ProjectAssociation.project_id).join(Association)
+                .where(Association.slug == association, published(Association)))
+    if model is Project:
+        return Project.id.in_(projects)
+    return model.id.in_(select(ProjectSite.site_id).join(Project, Project.id == ProjectSite.project_id)
+                        .where(published(Project), ProjectSite.project_id.in_(projects)))
 
 
 def feature_collection(session: Session, layer: str, *, record_url: str | None = None, limit: int = MAX_FEATURES,
@@ -102,6 +126,34 @@ def list_records(session: Session, layer: str, **filters) -> list:
     """Return the published records of `layer`, ordered by slug, for index pages."""
     model = layers.get(layer).model
     return list(session.scalars(select(model).where(and_(*layer_filters(layer, **filters))).order_by(model.slug)))
+
+
+# Conditions that put a site at risk (vocab.CONDITIONS); a site with recorded threats is at risk too.
+AT_RISK_CONDITIONS = ("poor", "very_bad")
+
+
+def at_risk():
+    """Return the clause of the sites at risk: in poor or very bad condition, or with threats recorded."""
+    return or_(Site.condition.in_(AT_RISK_CONDITIONS), func.coalesce(func.btrim(Site.threats), "") != "")
+
+
+def sites_at_risk(session: Session) -> list[Site]:
+    """Return the published sites at risk, worst condition first, with the projects caring for them."""
+    worst = case(*((Site.condition == c, i) for i, c in enumerate(AT_RISK_CONDITIONS[::-1])), else_=len(AT_RISK_CONDITIONS))
+    return list(session.scalars(select(Site).where(published(Site), at_risk()).order_by(worst, Site.slug).options(
+        selectinload(Site.projects).selectinload(Project.links).selectinload(ProjectAssociation.association))))
+
+
+def at_risk_geojson(session: Session, record_url: str | None = None) -> str:
+    """Return the published sites at risk as GeoJSON FeatureCollection text, built by PostGIS."""
+    features = (select(geojson.feature(Site.slug, Site.geom, properties(Site, record_url)), Site.slug)
+                .where(published(Site), at_risk()).order_by(Site.slug))
+    return session.scalar(geojson.collection(features))
+
+
+def published_associations(session: Session) -> list[Association]:
+    """Return the published associations by slug: the association filter's choices."""
+    return list(session.scalars(select(Association).where(published(Association)).order_by(Association.slug)))
 
 
 def get_site(session: Session, slug: str) -> Site:

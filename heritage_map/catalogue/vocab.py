@@ -60,6 +60,9 @@ PROTECTIONS = ("classified", "protected_area", "none", "unknown")
 # status 50 m; protected areas are zones already, so they count only where touched.
 PROTECTION_BUFFERS = {"classified": 200, "protected_area": 0, "none": 0, "unknown": 50}
 
+# Periods a site's free-text `period` is filtered by: the ones it mentions ("Almoravid origins; mostly Saadian").
+PERIODS = ("almoravid", "saadian", "contemporary")
+
 PROJECT_STATUSES = ("proposed", "active", "completed", "paused")
 
 LINK_ROLES = ("lead", "partner")

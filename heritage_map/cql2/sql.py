@@ -53,9 +53,8 @@ MAX_ARITHMETIC = 20
 def accent_insensitive(text: ColumnElement) -> ColumnElement:
     """Return SQL of `text` with its accents taken off: ACCENTI.
 
-    The SQL function accent_fold (migration 0006) wraps PostgreSQL's unaccent, which knows Latin
-    accents; the normalisation of Arabic (its short vowels, the forms of alef) is to plug in there, so
-    that CQL2 and the search to come share one definition.
+    The SQL function accent_fold (migration 0006, Arabic added in 0012) wraps PostgreSQL's unaccent, which
+    knows Latin accents, and folds Arabic letter variants, tashkeel and tatweel: the search's definition too.
     """
     return func.accent_fold(text)
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request, st
 from sqlalchemy import Connection, Row
 
 from .. import compression, cql2, crs, db, freshness, negotiation, params
+from ..catalogue import search
 from ..catalogue.geometry import SERVED_EXTENT
 from ..errors import InvalidParameter, NotFound
 from ..urls import record_url
@@ -235,6 +236,7 @@ def parse_page(c: collections.Collection) -> items.Page:
     elif args.get("bbox-crs"):
         raise InvalidParameter("bbox-crs is given without bbox")
     parse_filters(page)
+    page.q = params.text(args, "q", max_length=search.MAX_QUERY)
     page.sort = params.sortby(args, c.sortables)
     if args.get("cursor"):
         page.cursor = items.decode_cursor(args["cursor"], page)

@@ -15,7 +15,7 @@ from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, 
                         case, func, literal, literal_column, null, or_, select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..catalogue import geojson, queries
+from ..catalogue import geojson, queries, search
 from ..catalogue.models import SRID
 from ..crs import Crs, within_area
 from ..errors import InvalidParameter
@@ -91,6 +91,7 @@ class Page:
     filter_clause: ColumnElement | None = None  # the filter compiled (and so checked) when parsed
     sort: list[tuple[str, bool]] = field(default_factory=list)  # (queryable name, descending)
     cursor: dict | None = None
+    q: str | None = None  # words searched for (catalogue.search), bound as values
 
     @property
     def backwards(self) -> bool:
@@ -101,7 +102,7 @@ class Page:
         """Return what the SQL of the page's conditions depends on, but for the values it binds."""
         return (self.collection.id, self.bbox_crs.srid if self.bbox else None,
                 self.interval and (self.interval[0] is not None, self.interval[1] is not None),
-                tuple(sorted(self.equals)), self.filter)
+                tuple(sorted(self.equals)), self.filter, self.q is not None)
 
     def values(self) -> dict:
         """Return the values that the SQL of the page's conditions binds, by parameter name (see _where)."""
@@ -111,6 +112,8 @@ class Page:
         if self.interval:
             out["start"], out["end"] = self.interval
         out.update({f"eq_{name}": value for name, value in self.equals.items()})
+        if self.q is not None:
+            out.update(search.values(self.q))
         return out
 
 
@@ -154,6 +157,8 @@ def _where(page: Page) -> list[ColumnElement]:
         where.append(column.op("@>")(value) if c.queryables[name].type == "array" else column == value)
     if page.filter_clause is not None:
         where.append(page.filter_clause)  # its values are bound in it: the filter's text is in the shape
+    if page.q is not None:
+        where.append(search.match(c.model))
     return where
 
 

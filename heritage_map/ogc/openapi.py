@@ -38,6 +38,8 @@ PARAMETERS = {
                          {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
     "sortby": _param("sortby", "Sort keys, comma-separated, each prefixed with - for descending.",
                      {"type": "string"}),
+    "q": _param("q", "Words to find in the names and descriptions, in any language: case, accents, Arabic letter "
+                     "variants, tashkeel and small misspellings do not matter.", {"type": "string", "maxLength": 200}),
     "cursor": _param("cursor", "Keyset position; follow the next and prev links rather than making one.",
                      {"type": "string"}),
 }
@@ -69,7 +71,7 @@ def _path_param(name: str, description: str, enum: list[str] | None = None) -> d
 
 
 ITEM_PARAMS = ["f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs", "sortby",
-               "cursor"]
+               "q", "cursor"]
 _SCHEMAS = {"integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
             "date": {"type": "string", "format": "date"}, "timestamp": {"type": "string", "format": "date-time"}}
 

@@ -142,17 +142,69 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
     root.header.add_child(CssLink(static_url("web/map.css")), name="heritage_map_css")
 
 
-def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str],
-             photos: str | None = None) -> folium.Map:
+class SearchBox(MacroElement):
+    """The map's search box (static/web/search.js): suggestions from /api/search as one types."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HeritageSearch.init({{ this._parent.get_name() }}, {{ this.config|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "HeritageSearch"
+        self.config = config
+
+
+def search_box(search_url: str, page_url: str) -> SearchBox:
+    """Return the search box control, its strings in the interface language."""
+    return SearchBox({"url": search_url, "page": page_url, "strings": {
+        "placeholder": _("Search: a gate, a souk, باب…"), "label": _("Search the map"), "none": _("Nothing found"),
+        "layers": {"sites": _("Site"), "trails": _("Trail"), "projects": _("Project"),
+                   "associations": _("Association")}}})
+
+
+def filter_options(f: layers.Filter, associations: list[tuple[str, str]]) -> list[list[str]]:
+    """Return a filter's [value, label] choices: the vocabulary's, or the published associations'."""
+    if f.values is None:
+        return [[slug, name] for slug, name in associations]
+    if f.name == "category":
+        return [[v, vocab.CATEGORIES[v].en] for v in f.values]
+    return [[v, v.replace("_", " ")] for v in f.values]
+
+
+def map_filters(associations: list[tuple[str, str]]) -> dict:
+    """Return the map's filter panel: each filter the registry declares, once, and the API layers it applies to."""
+    spec: dict[str, dict] = {}
+    applies: dict[str, list[str]] = {}
+    for layer in layers.LAYERS.values():
+        for f in layer.filters:
+            spec.setdefault(f.name, {"name": f.name, "label": _(f.label or f.name),
+                                     "options": filter_options(f, associations)})
+            applies.setdefault(f.name, []).append(layer.key)
+    return {"filters": list(spec.values()), "filterLayers": applies,
+            "strings": {"filters": _("Filters"), "all": _("all")}}
+
+
+def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str], photos: str | None = None,
+             search: SearchBox | None = None, filters: dict | None = None) -> folium.Map:
     """Return the full-window map whose layers load from `sources` (web/sources.py: GeoJSON URLs and tilesets).
 
-    `photos` is the URL popups ask for a record's published photos (none: popups show none).
+    `photos` is the URL popups ask for a record's published photos (none: popups show none); `filters`
+    (map_filters) adds the filter panel and keeps the view in the URL's hash (static/web/view.js).
     """
     m = _base(MEDINA_CENTRE, 15, basemap)
     # The list view's words: map.js adds its button when it is given them.
-    strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view")}
-    _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"], "strings": strings,
-                            "photos": photos}, static_url)
+    strings = {"list": _("List"), "title": _("Places in this view"), "count": _("%(n)s places in this view"),
+               **(filters or {}).get("strings", {})}
+    _add_loader(m, LAYERS, {**(filters or {}), "sources": sources["geojson"], "tiles": sources["tiles"],
+                            "strings": strings, "photos": photos}, static_url)
+    if filters is not None:
+        m.get_root().header.add_child(JavascriptLink(static_url("web/view.js")), name="heritage_view_js")
+    if search is not None:
+        m.add_child(search)
+        m.get_root().header.add_child(JavascriptLink(static_url("web/search.js")), name="heritage_search_js")
     Fullscreen(position="topleft").add_to(m)
     LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)

@@ -99,6 +99,9 @@
                                    fillColor: config.colours[key], dashArray: p.sample ? "3 3" : null});
   }
 
+  // Every record drawn, by its API layer and slug ("sites:bab-el-khemis"), for the search box to find.
+  var drawn = {};
+
   // `keep`: the one map layer wanted from this collection (a view of a large layer), or every layer.
   function add(map, groups, source, collection, config, counts, keep) {
     collection.features.forEach(function (feature) {
@@ -128,7 +131,9 @@
           }, {maxWidth: 300});
         }
       });
-      ((isPoint && group.cluster) || group.layer).addLayer(layer);
+      var holder = (isPoint && group.cluster) || group.layer;
+      holder.addLayer(layer);
+      drawn[source + ":" + feature.properties.slug] = {layer: layer, holder: holder};
       counts[key] = (counts[key] || 0) + 1;
       counts.total += 1;
     });
@@ -206,24 +211,65 @@
     map.on("click", fold);
   }
 
-  function load(map, groups, config) {
-    languages = config.languages;
-    var counts = {total: 0};
-    var state = {counts: counts, tiles: {}, ready: false, errors: []};
-    window.heritageMap = state;
-    var jobs = [];
-    Object.keys(config.inline || {}).forEach(function (source) {
-      add(map, groups, source, JSON.parse(config.inline[source]), config, counts);
+  // The API URL of a source with the chosen filters that its layer declares (config.filterLayers).
+  function sourceUrl(config, source, filters) {
+    var url = source.url, query = [];
+    Object.keys(filters || {}).sort().forEach(function (name) {
+      var applies = ((config.filterLayers || {})[name] || []).indexOf(source.layer) >= 0;
+      if (applies && filters[name]) query.push(encodeURIComponent(name) + "=" + encodeURIComponent(filters[name]));
     });
-    (config.sources || []).forEach(function (source) {
-      jobs.push(fetch(source.url, {headers: {Accept: "application/geo+json"}})
+    return query.length ? url + (url.indexOf("?") >= 0 ? "&" : "?") + query.join("&") : url;
+  }
+
+  var current = null;  // the explorer's map, groups, config and state, for reload()
+
+  // Fetch and draw the GeoJSON sources with `filters`; the tiled layers are left as they are.
+  function fetchAll(filters) {
+    var c = current, counts = {total: 0};
+    c.state.counts = counts;
+    c.state.ready = false;
+    c.state.errors = [];
+    c.state.filters = filters;
+    var jobs = [];
+    Object.keys(c.config.inline || {}).forEach(function (source) {
+      add(c.map, c.groups, source, JSON.parse(c.config.inline[source]), c.config, counts);
+    });
+    (c.config.sources || []).forEach(function (source) {
+      jobs.push(fetch(sourceUrl(c.config, source, filters), {headers: {Accept: "application/geo+json"}})
         .then(function (r) {
           if (!r.ok) throw new Error(source.layer + ": HTTP " + r.status);
           return r.json();
         })
-        .then(function (data) { add(map, groups, source.layer, data, config, counts, source.keep); })
-        .catch(function (err) { state.errors.push(String(err)); }));
+        .then(function (data) { add(c.map, c.groups, source.layer, data, c.config, counts, source.keep); })
+        .catch(function (err) { c.state.errors.push(String(err)); }));
     });
+    return Promise.all(jobs).then(function () { c.state.ready = true; });
+  }
+
+  // Draw the layers again with other filters (the filter panel, view.js).
+  function reload(filters) {
+    Object.keys(current.groups).forEach(function (k) {
+      var g = current.groups[k];
+      if (g.tiled) return;  // its tiles stay
+      g.layer.eachLayer(function (l) { if (l !== g.cluster) g.layer.removeLayer(l); });
+      if (g.cluster) g.cluster.clearLayers();
+    });
+    Object.keys(drawn).forEach(function (k) { delete drawn[k]; });
+    listed.length = 0;
+    document.documentElement.setAttribute("data-map-ready", "false");
+    return fetchAll(filters).then(function () {
+      document.documentElement.setAttribute("data-map-ready", "true");
+    });
+  }
+
+  function load(map, groups, config) {
+    languages = config.languages;
+    var state = {counts: {total: 0}, tiles: {}, ready: false, errors: []};
+    window.heritageMap = state;
+    current = {map: map, groups: groups, config: config, state: state};
+    // The view in the URL (centre, zoom, layers, filters), when the page has one (the explorer).
+    var view = window.HeritageView && config.filters ? window.HeritageView.start(map, groups, config) : null;
+    var jobs = [fetchAll(view ? view.filters : {})];
     Object.keys(config.tiles || {}).forEach(function (key) {
       if (!groups[key]) return;
       groups[key].tiled = true;
@@ -232,13 +278,31 @@
         .catch(function (err) { state.errors.push(key + ": " + err); }));
     });
     Promise.all(jobs).then(function () {
-      if (config.strings) listControl(map, groups, config);
+      if (config.strings && config.strings.list) listControl(map, groups, config);
       foldOnSmallScreens(map);  // here, once the page's other controls exist
-      if (config.fit) fit(map, groups);
+      if (config.fit && !(view && view.placed)) fit(map, groups);
+      if (view) view.ready();
       state.ready = true;
       document.documentElement.setAttribute("data-map-ready", "true");
     });
   }
 
-  window.HeritageMap = {load: load, popup: popup, text: text, localized: localized, title: title};
+  // Zoom to a record (a search result: layer, slug, point, bbox) and open its popup; false when it is not drawn.
+  function show(map, result) {
+    var entry = drawn[result.layer + ":" + result.slug];
+    if (!entry) return false;
+    var target = entry.layer.getLayers()[0];
+    var open = function () { if (target.getPopup()) target.openPopup(); };
+    if (target instanceof L.Marker && entry.holder.zoomToShowLayer && map.hasLayer(entry.holder)) {
+      entry.holder.zoomToShowLayer(target, open);
+    } else {
+      if (target.getLatLng) map.setView(target.getLatLng(), Math.max(map.getZoom(), 17));
+      else map.fitBounds(target.getBounds(), {maxZoom: 17, padding: [20, 20]});
+      open();
+    }
+    return true;
+  }
+
+  window.HeritageMap = {load: load, reload: reload, show: show, drawn: drawn, popup: popup, text: text, localized: localized,
+                        title: title};
 })();

@@ -14,9 +14,9 @@ from heritage_map.transfer.seed import seed
 GEODATA = GEODATA_DIR
 
 SEEDED = {"sites": 33, "associations": 5, "projects": 7, "forum_sessions": 3,
-          "project_sites": 11, "project_associations": 6}
+          "project_sites": 11, "project_associations": 6, "trails": 3, "trail_stops": 20}
 WITHOUT_SAMPLES = {"sites": 33, "associations": 3, "projects": 5, "forum_sessions": 3,
-                   "project_sites": 5, "project_associations": 3}
+                   "project_sites": 5, "project_associations": 3, "trails": 3, "trail_stops": 20}
 
 HERITAGE = [
     "bab-agafay", "bab-benyara", "bab-bizamaren", "bab-derb-laafou", "bab-el-kasbah", "bab-el-khemis",

@@ -275,9 +275,10 @@ CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => {
   (window.__cspViolations = window.__cspViolations || []).push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`);
 });"""
 MAP_PAGES = ["/", "/sites/bab-el-khemis", "/associations/example-garden-keepers", "/projects/example-rampart-walk",
-             "/planner"]
+             "/planner", "/at-risk"]
 PLAIN_PAGES = ["/sites", "/associations", "/projects", "/forum", "/events", "/api/screening/report", "/ogc/?f=html",
-               "/ogc/collections/heritage-sites/items?f=html"]
+               "/ogc/collections/heritage-sites/items?f=html", "/search?q=bab", "/trails", "/trails/kasbah-quarter",
+               "/near"]
 WORKS = '{"type": "Polygon", "coordinates": [[[-8.8758, 30.4783], [-8.8749, 30.4783], [-8.8749, 30.4789], ' \
         '[-8.8758, 30.4789], [-8.8758, 30.4783]]]}'
 
@@ -323,6 +324,6 @@ def test_an_index_filter_applies_as_soon_as_it_is_chosen(page, live_server):
     page.goto(live_server + "/sites")
     with page.expect_navigation():
         page.select_option("select[name=kind]", "environment")
-    assert urlsplit(page.url).query == "kind=environment&category="
+    assert urlsplit(page.url).query == "kind=environment&category=&period=&condition=&protection=&association="
     sync_api.expect(page.locator("p.count")).to_have_text("9 sites")
     assert_offline_and_clean(page)

@@ -1,0 +1,1 @@
+"""Walking trails: their SQL, their GPX files and their pages."""
