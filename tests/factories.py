@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from geoalchemy2.shape import from_shape
 from shapely import Point
 from sqlalchemy.orm import Session
@@ -27,10 +29,9 @@ def make_user(session: Session, role: str = "member", memberships: dict | None =
     `memberships` maps an association (a record) to its role ("editor" or "lead"), approved.
     """
     from heritage_map.accounts.models import Membership, User
-    from heritage_map.accounts.passwords import hash_password
 
     values = dict(email=f"{role}@example.org", display_name=f"A {role}", role=role, active=True,
-                  password_hash=hash_password(PASSWORD))
+                  password_hash=password_hash())
     values.update(overrides)
     user = User(**values)
     session.add(user)
@@ -43,6 +44,14 @@ def make_user(session: Session, role: str = "member", memberships: dict | None =
 
 
 PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    """Return a hash of PASSWORD, made once per run (an Argon2 hash takes tens of milliseconds by design)."""
+    from heritage_map.accounts.passwords import hash_password
+
+    return hash_password(PASSWORD)
 
 
 def sign_in(client, user, password: str = PASSWORD):
@@ -60,3 +69,40 @@ def csrf_token(client, path: str = "/sign-in") -> str:
 
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def make_association(session: Session, **overrides):
+    """Add a valid published association without a seat (overridable) and flush it."""
+    from heritage_map.catalogue.models import Association
+
+    values = dict(slug="test-association", name_en="Test association", publication_status="published",
+                  sources=["https://example.org/source"], themes=["heritage"])
+    values.update(overrides)
+    association = Association(**values)
+    session.add(association)
+    session.flush()
+    return association
+
+
+def make_membership(session: Session, user, association, role: str = "editor", state: str = "approved"):
+    """Add `user`'s membership of `association` and flush it."""
+    from heritage_map.accounts.models import Membership
+
+    membership = Membership(user_id=user.id, association_id=association.id, role=role, state=state)
+    session.add(membership)
+    session.flush()
+    session.expire(user, ["memberships"])
+    return membership
+
+
+def sign_in_as(client, session: Session, role: str = "member", memberships: dict | None = None, **overrides):
+    """Make an account (as make_user does), sign `client` in with it, and return the account."""
+    user = make_user(session, role=role, memberships=memberships, **overrides)
+    response = sign_in(client, user)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return user
+
+
+def post_form(client, path: str, data: dict | None = None, token_from: str = "/sign-in", **kwargs):
+    """POST `data` to `path` with a CSRF token valid for `client`'s session; return the response."""
+    return client.post(path, data={"csrf_token": csrf_token(client, token_from), **(data or {})}, **kwargs)
