@@ -54,13 +54,13 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def sign_in(client, user, password: str = PASSWORD):
-    """Sign `user` in through the sign-in form, CSRF token included; return the response."""
+def sign_in(client, user, password: str = PASSWORD, **request):
+    """Sign `user` in through the sign-in form, CSRF token included; return the response (`request`: to the POST)."""
     import re
 
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": password})
+    return client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": password}, **request)
 
 
 def csrf_token(client, path: str = "/sign-in") -> str:

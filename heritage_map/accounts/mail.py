@@ -50,7 +50,7 @@ class FolderBackend:
     def send(self, message: Message) -> Path:
         """Write `message` to the folder and the log; return the file written."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"  # sorted by time, never two alike
         path.write_bytes(bytes(_as_email(message, self.sender)))
         path.chmod(0o600)  # it holds one-time links
