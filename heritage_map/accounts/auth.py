@@ -31,14 +31,13 @@ def load_user(user_id: str) -> User | None:
 def init_app(app: Flask) -> None:
     """Set up sessions of signed-in people and CSRF protection."""
     secure = bool(app.config.get("SECURE_COOKIES", False))
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    # Assigned, not setdefault: Flask's defaults already hold these keys (SameSite None, Secure off).
     # login_user is never called with remember=True, so no remember cookie is sent; were one ever set,
     # it would be as guarded as the session's.
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    for cookie in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
+        app.config[f"{cookie}_SAMESITE"] = "Lax"
+        app.config[f"{cookie}_HTTPONLY"] = True
+        app.config[f"{cookie}_SECURE"] = secure
     login_manager.init_app(app)
     csrf.init_app(app)
 
