@@ -68,7 +68,7 @@ def csrf_token(client, path: str = "/sign-in") -> str:
     import re
 
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', page).group(1)
 
 
 def make_association(session: Session, **overrides):

@@ -64,5 +64,5 @@ class DecisionForm(FlaskForm):
 
 
 class PersonForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=list(ROLES))
     active = BooleanField(_l("Active"))
