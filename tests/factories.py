@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import functools
+import re
 
+import pytest
 from geoalchemy2.shape import from_shape
 from shapely import Point
 from sqlalchemy.orm import Session
@@ -56,8 +60,6 @@ def password_hash() -> str:
 
 def sign_in(client, user, password: str = PASSWORD, **request):
     """Sign `user` in through the sign-in form, CSRF token included; return the response (`request`: to the POST)."""
-    import re
-
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     return client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": password}, **request)
@@ -65,8 +67,6 @@ def sign_in(client, user, password: str = PASSWORD, **request):
 
 def csrf_token(client, path: str = "/sign-in") -> str:
     """Return a CSRF token valid for `client`'s session, read from a page with a form."""
-    import re
-
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', page).group(1)
 
@@ -106,3 +106,27 @@ def sign_in_as(client, session: Session, role: str = "member", memberships: dict
 def post_form(client, path: str, data: dict | None = None, token_from: str = "/sign-in", **kwargs):
     """POST `data` to `path` with a CSRF token valid for `client`'s session; return the response."""
     return client.post(path, data={"csrf_token": csrf_token(client, token_from), **(data or {})}, **kwargs)
+
+
+class Mailbox:
+    """The messages the folder backend wrote, oldest first."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in sorted(self.folder.glob("*.eml"))] if self.folder.exists() else []
+
+    def last_link(self, path_prefix: str) -> str:
+        """Return the path of the last link to `path_prefix` in the last message."""
+        body = self.messages()[-1].get_content()
+        return re.findall(rf"https?://[^/\s]+({re.escape(path_prefix)}[^\s]+)", body)[-1]
+
+
+@pytest.fixture
+def mailbox(app, tmp_path) -> Mailbox:
+    """Point the app's default (folder) mail backend at a fresh folder; import this fixture to use it."""
+    app.config["MAIL_DIR"] = str(tmp_path / "mail")
+    app.config["MAIL_BACKEND"] = "folder"
+    return Mailbox(tmp_path / "mail")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from heritage_map.accounts import tokens
 from heritage_map.accounts.models import AccountToken, User
 from heritage_map.accounts.passwords import verify_password
-from tests.factories import PASSWORD, make_user, post_form, sign_in
+from tests.factories import PASSWORD, mailbox, make_user, post_form, sign_in  # noqa: F401 (mailbox: a fixture)
 
 NEW = "a brand new passphrase"
 

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from heritage_map.accounts.models import Membership, User
-from tests.factories import make_association, make_membership, make_user, post_form, sign_in, sign_in_as
+from tests.factories import (mailbox, make_association, make_membership, make_user, post_form,  # noqa: F401
+                             sign_in, sign_in_as)
 
 
 @pytest.fixture
