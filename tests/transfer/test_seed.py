@@ -13,10 +13,12 @@ from heritage_map.transfer.seed import seed
 
 GEODATA = GEODATA_DIR
 
+# The seed holds no people: the accounts' tables stay empty.
+NO_ACCOUNTS = dict.fromkeys(["users", "memberships", "account_tokens", "sign_in_failures"], 0)
 SEEDED = {"sites": 33, "associations": 5, "projects": 7, "forum_sessions": 3,
-          "project_sites": 11, "project_associations": 6}
+          "project_sites": 11, "project_associations": 6, **NO_ACCOUNTS}
 WITHOUT_SAMPLES = {"sites": 33, "associations": 3, "projects": 5, "forum_sessions": 3,
-                   "project_sites": 5, "project_associations": 3}
+                   "project_sites": 5, "project_associations": 3, **NO_ACCOUNTS}
 
 HERITAGE = [
     "bab-agafay", "bab-benyara", "bab-bizamaren", "bab-derb-laafou", "bab-el-kasbah", "bab-el-khemis",
