@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
 
     from . import compression, db, errors, i18n, ogc, security, static_files
     from .accounts import auth
+    from .accounts.people import bp as people_bp
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
     from .events.views import bp as events_bp
@@ -52,5 +53,6 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(events_bp)
     photos.init_app(app)
+    app.register_blueprint(people_bp)
     app.register_blueprint(ogc.bp)
     return app

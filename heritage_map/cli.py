@@ -1,4 +1,4 @@
-"""The `heritage-map` command: serve, db, seed, import, export."""
+"""The `heritage-map` command: serve, db, seed, import, export, user, association."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def cluster() -> Cluster:
     return Cluster(config["DATA_DIR"])
 
 
-def app_engine(setup: bool = True):
-    """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return its engine."""
+def command_app(setup: bool = True):
+    """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return it and its engine."""
     from .db import engine
 
     # These commands serve no page and sign nothing, so they need no SECRET_KEY.
@@ -41,7 +41,12 @@ def app_engine(setup: bool = True):
         eng = engine()
     # A command is one unit of work: close the pool when it ends.
     click.get_current_context().call_on_close(eng.dispose)
-    return eng
+    return app, eng
+
+
+def app_engine(setup: bool = True):
+    """Create the app as command_app does; return its engine."""
+    return command_app(setup)[1]
 
 
 class Group(click.Group):
@@ -226,3 +231,9 @@ def export(file: str, layer: str, fmt: str | None, crs: str) -> None:
     with Session(engine) as session:
         path = export_layer(session, layer, fmt or format_for(file), file, crs=crs)
     click.echo(f"wrote {path}")
+
+
+from .accounts.commands import association, user  # noqa: E402 (they call back into command_app)
+
+main.add_command(user)
+main.add_command(association)

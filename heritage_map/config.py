@@ -36,7 +36,31 @@ SETTINGS = {
     "HERITAGE_MAP_PHOTO_MAX_BYTES": "largest photo accepted, in bytes (default: 10000000); more answers 413",
     "HERITAGE_MAP_PHOTO_MAX_PIXELS": "most pixels a photo may have (default: 50000000); Pillow's decompression-bomb "
                                      "limit",
+    "HERITAGE_MAP_SECURE_COOKIES": "1 sends the session cookie over HTTPS only (default: 1 with DATABASE_URL, else 0)",
+    "HERITAGE_MAP_BASE_URL": "the site's address, for links in mails and printed by the CLI (default: the "
+                             "request's, or http://127.0.0.1:5000 on the command line)",
+    "HERITAGE_MAP_MAIL_BACKEND": "'folder' (default: each message written to HERITAGE_MAP_MAIL_DIR and the log) "
+                                 "or 'smtp'",
+    "HERITAGE_MAP_MAIL_DIR": "folder the 'folder' mail backend writes messages to (default: instance/mail)",
+    "HERITAGE_MAP_SMTP_HOST": "SMTP server of the 'smtp' mail backend",
+    "HERITAGE_MAP_SMTP_PORT": "its port (default: 587, or 465 with TLS 'ssl')",
+    "HERITAGE_MAP_SMTP_USER": "user name to log in with (default: no login)",
+    "HERITAGE_MAP_SMTP_PASSWORD": "password to log in with",
+    "HERITAGE_MAP_SMTP_FROM": "sender address of mails (default: noreply@localhost)",
+    "HERITAGE_MAP_SMTP_TLS": "'starttls' (default), 'ssl' or 'none'",
+    "HERITAGE_MAP_PASSWORD_MIN_LENGTH": "shortest password accepted (default: 10 characters)",
+    "HERITAGE_MAP_TOKEN_MINUTES": "how long a password-reset or sign-up confirmation link works (default: 60)",
+    "HERITAGE_MAP_INVITE_DAYS": "how long an invitation link works (default: 7)",
+    "HERITAGE_MAP_SIGN_IN_ACCOUNT_LIMIT": "failed sign-ins for one address within the window that lock it "
+                                          "(default: 5)",
+    "HERITAGE_MAP_SIGN_IN_ADDRESS_LIMIT": "failed sign-ins from one IP address within the window that lock it "
+                                          "(default: 20)",
+    "HERITAGE_MAP_SIGN_IN_WINDOW_MINUTES": "the window failures are counted in (default: 15)",
+    "HERITAGE_MAP_SIGN_IN_LOCK_MINUTES": "how long a lock lasts after the last counted failure (default: 15)",
 }
+
+MAIL_BACKENDS = ("folder", "smtp")
+SMTP_TLS = ("starttls", "ssl", "none")
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -62,7 +86,51 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         # A phone's photo is 2-8 MB and 12-50 megapixels; more is refused before any pixel is decoded.
         "PHOTO_MAX_BYTES": int(env.get("HERITAGE_MAP_PHOTO_MAX_BYTES") or 10_000_000),
         "PHOTO_MAX_PIXELS": int(env.get("HERITAGE_MAP_PHOTO_MAX_PIXELS") or 50_000_000),
+        # A server (DATABASE_URL) is taken to be behind HTTPS; a laptop serves plain HTTP on 127.0.0.1.
+        "SECURE_COOKIES": _flag(env, "HERITAGE_MAP_SECURE_COOKIES", bool(env.get("DATABASE_URL"))),
+        "BASE_URL": (env.get("HERITAGE_MAP_BASE_URL") or "").rstrip("/") or None,
+        "MAIL_BACKEND": _choice(env, "HERITAGE_MAP_MAIL_BACKEND", MAIL_BACKENDS),
+        "MAIL_DIR": env.get("HERITAGE_MAP_MAIL_DIR") or str(Path(instance_path) / "mail"),
+        "SMTP_HOST": env.get("HERITAGE_MAP_SMTP_HOST") or None,
+        "SMTP_PORT": _number(env, "HERITAGE_MAP_SMTP_PORT", 0),  # 0: the TLS mode's usual port
+        "SMTP_USER": env.get("HERITAGE_MAP_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("HERITAGE_MAP_SMTP_PASSWORD") or None,
+        "SMTP_FROM": env.get("HERITAGE_MAP_SMTP_FROM") or "noreply@localhost",
+        "SMTP_TLS": _choice(env, "HERITAGE_MAP_SMTP_TLS", SMTP_TLS),
+        "PASSWORD_MIN_LENGTH": _number(env, "HERITAGE_MAP_PASSWORD_MIN_LENGTH", 10),
+        "TOKEN_MINUTES": _number(env, "HERITAGE_MAP_TOKEN_MINUTES", 60),
+        "INVITE_DAYS": _number(env, "HERITAGE_MAP_INVITE_DAYS", 7),
+        "SIGN_IN_ACCOUNT_LIMIT": _number(env, "HERITAGE_MAP_SIGN_IN_ACCOUNT_LIMIT", 5),
+        "SIGN_IN_ADDRESS_LIMIT": _number(env, "HERITAGE_MAP_SIGN_IN_ADDRESS_LIMIT", 20),
+        "SIGN_IN_WINDOW_MINUTES": _number(env, "HERITAGE_MAP_SIGN_IN_WINDOW_MINUTES", 15),
+        "SIGN_IN_LOCK_MINUTES": _number(env, "HERITAGE_MAP_SIGN_IN_LOCK_MINUTES", 15),
     }
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    """Return the yes/no setting `name`, `default` when unset."""
+    value = env.get(name)
+    if not value:
+        return default
+    return value.lower() not in ("0", "false", "no", "off")
+
+
+def _number(env, name: str, default: int) -> int:
+    """Return the whole-number setting `name` (at least 0), `default` when unset; raise SetupError otherwise."""
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.strip().isdigit():
+        raise SetupError(f"{name}={value!r}: expected a whole number of at least 0")
+    return int(value)
+
+
+def _choice(env, name: str, choices: tuple[str, ...]) -> str:
+    """Return the setting `name`, one of `choices` (the first when unset); raise SetupError otherwise."""
+    value = (env.get(name) or choices[0]).lower()
+    if value not in choices:
+        raise SetupError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 def secret_key(config: dict, instance_path: str | Path) -> str | None:

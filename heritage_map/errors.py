@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .negotiation import wants_html
@@ -36,6 +38,31 @@ class NotFound(HeritageMapError):
 
     status = 404
     code = "NotFound"
+
+
+class SignInRequired(HeritageMapError):
+    """The request needs a signed-in person, and there is none."""
+
+    status = 401
+    code = "SignInRequired"
+
+
+class Forbidden(HeritageMapError):
+    """The signed-in person may not do this (accounts.policy said no)."""
+
+    status = 403
+    code = "Forbidden"
+
+
+class TooManyAttempts(HeritageMapError):
+    """Too many failed sign-ins for one account or from one address; try again later."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidGeometry(HeritageMapError):
@@ -86,6 +113,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HeritageMapError)
     def handle_domain_error(exc: HeritageMapError):
+        if isinstance(exc, SignInRequired) and request.method == "GET" and wants_html():
+            return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
         body, status = render_error(exc.status, exc.code, exc.message)
         return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
 
@@ -94,6 +123,13 @@ def init_app(app: Flask) -> None:
         # A bug or a failing database: log the details for us, tell the person without leaking SQL.
         app.logger.exception("unexpected error on %s", request.path)
         return render_error(500, "ServerError", "something went wrong on the server; the error has been logged")
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(exc: CSRFError):
+        # Flask-WTF's own words ("The CSRF token is missing.") mean nothing to most people.
+        return render_error(400, "CSRFError", _(
+            "This form could not be accepted: its security token is missing or has expired (it changes when "
+            "you sign in or out, and when the browser is closed). Go back, reload the page and send it again."))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

@@ -103,7 +103,7 @@ def test_the_installed_package_serves_every_page_and_static_file(installed, data
     signed_in_only = {path for path, (status, _, _, to) in pages.items() if status == 302 and "/sign-in?" in to}
     assert {path: status for path, (status, _, _, _) in pages.items()
             if status != 200 and path not in signed_in_only} == {"/no-such-page": 404}
-    assert {"/events/new", "/events/review"} <= signed_in_only
+    assert {"/events/new", "/events/review", "/my-associations", "/admin/people", "/admin/associations"} <= signed_in_only
     answered = {path: page for path, page in pages.items() if path not in signed_in_only}
     # Pages are HTML; calendar feeds are iCalendar (an empty one when the seed has no events).
     for path, (_, mimetype, size, _) in answered.items():

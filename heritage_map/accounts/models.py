@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalogue.models import Association, Base, Timestamped, one_of
@@ -59,3 +59,40 @@ class Membership(Timestamped, Base):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     association: Mapped[Association] = relationship()
+
+
+# reset: set a new password; invite: set a first password (the account was made for the person);
+# confirm: prove the address given at sign-up, which activates the account.
+TOKEN_PURPOSES = ("reset", "invite", "confirm")
+
+
+class AccountToken(Base):
+    """A one-time link sent to a person; only the SHA-256 of its secret is kept, so a copy of the table opens nothing."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (one_of("purpose", TOKEN_PURPOSES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by the address typed (whether or not it has an account) and the client's IP address.
+
+    Counted in the database so that every worker agrees on a lock; rows older than any window are deleted
+    as new ones come.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
+                      Index("ix_sign_in_failures_address_failed_at", "address", "failed_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

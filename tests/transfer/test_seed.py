@@ -13,6 +13,7 @@ from heritage_map.transfer.seed import seed
 
 GEODATA = GEODATA_DIR
 
+# The seed holds no people: the accounts' tables stay empty.
 SEEDED = {"sites": 33, "associations": 5, "projects": 7, "forum_sessions": 3,
           "project_sites": 11, "project_associations": 6, "trails": 3, "trail_stops": 20}
 WITHOUT_SAMPLES = {"sites": 33, "associations": 3, "projects": 5, "forum_sessions": 3,
