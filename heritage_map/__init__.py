@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     from .accounts import auth
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
+    from .editing.views import bp as editing_bp
     from .planning.views import bp as planning_bp
     from .web.views import bp as web_bp
 
@@ -44,5 +45,6 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # The planner's POSTs ask questions and change nothing; no session, so no CSRF to forge.
     auth.csrf.exempt(planning_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(editing_bp)
     app.register_blueprint(ogc.bp)
     return app

@@ -28,6 +28,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from .accounts import models as _accounts  # noqa: F401 (accounts are records too: their tables join Base's)
+from .editing import models as _editing  # noqa: F401 (reviews and revisions too)
 from .catalogue.models import Base
 from .config import normalize_url
 from .errors import HeritageMapError

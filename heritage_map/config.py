@@ -27,6 +27,7 @@ SETTINGS = {
     "HERITAGE_MAP_TILE_URL": "basemap tile URL template (default: OpenStreetMap); 'none' for no basemap",
     "HERITAGE_MAP_TILE_ATTRIBUTION": "basemap attribution HTML",
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
+    "HERITAGE_MAP_EDIT_MAX_VERTICES": "most vertices a drawn or uploaded record geometry may have (default: 5000)",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
 }
@@ -49,6 +50,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "SECRET_KEY_REQUIRED": True,
         "GEODATA_DIR": str(GEODATA_DIR),
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
+        "EDIT_MAX_VERTICES": int(env.get("HERITAGE_MAP_EDIT_MAX_VERTICES") or 5000),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
     }
 

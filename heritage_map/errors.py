@@ -38,6 +38,20 @@ class NotFound(HeritageMapError):
     code = "NotFound"
 
 
+class Forbidden(HeritageMapError):
+    """The person is signed in but may not do this (another association's record, a moderator's action)."""
+
+    status = 403
+    code = "Forbidden"
+
+
+class Conflict(HeritageMapError):
+    """The record is not in a state that allows this, or it changed since it was read."""
+
+    status = 409
+    code = "Conflict"
+
+
 class InvalidGeometry(HeritageMapError):
     """A geometry failed validation (type, SRID, bounds, validity or size)."""
 

@@ -6,6 +6,7 @@ An action is asked about an association (the one owning the record, or the one a
 
 from __future__ import annotations
 
+from ..errors import Forbidden
 from .models import User
 
 # Actions within one association: read its drafts, edit its profile, projects and events, propose sites and
@@ -35,3 +36,22 @@ def can(user: User | None, action: str, association_id: int | None = None) -> bo
     if action == "approve_members":
         return "lead" in roles
     return bool(roles)
+
+
+def can_edit_record(user: User | None, association_id: int | None) -> bool:
+    """Return whether `user` may edit a record owned by `association_id` (None: no owner, such as the seed's).
+
+    A record no association owns is edited by those who review: moderators and admins.
+    """
+    return can(user, "edit", association_id) if association_id is not None else can(user, "review")
+
+
+def can_read_record(user: User | None, association_id: int | None) -> bool:
+    """Return whether `user` may read an unpublished record owned by `association_id`."""
+    return can(user, "read_drafts", association_id) if association_id is not None else can(user, "review")
+
+
+def require(allowed: bool, message: str) -> None:
+    """Raise Forbidden with `message` unless `allowed`."""
+    if not allowed:
+        raise Forbidden(message)

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 from heritage_map.config import normalize_url
 from heritage_map.accounts import models as _accounts  # noqa: F401 (its tables join Base's metadata)
+from heritage_map.editing import models as _editing  # noqa: F401 (its tables join Base's metadata)
 from heritage_map.catalogue.models import Base
 
 
