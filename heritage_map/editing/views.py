@@ -156,6 +156,10 @@ def edit(kind: str, slug: str | None):
             record.kind = vocab.CATEGORIES[form.category.data].kind
         s.add(record)
     read_version = int(form.version.data) if not new and form.version.data else None
+    if record.publication_status == "published" and not moderator:
+        # An editor's change is reviewed before the public sees it; in the same write as the change, so
+        # that the history's last published version is the one the public saw.
+        record.publication_status = "draft"
     try:
         saving.apply(s, current_user.id, record, form, geom, sites, read_version)
     except saving.StaleRecord:
@@ -164,8 +168,6 @@ def edit(kind: str, slug: str | None):
         changed = diff.rows(history.changes_since(s, kind, record.id, read_version or 0))
         form.version.data = str(record.version)  # saving again now is a choice made knowing the changes
         return render_form(kind, form, record, 409, conflict=changed)
-    if record.publication_status == "published" and not moderator:
-        record.publication_status = "draft"  # an editor's change is reviewed before the public sees it
     if request.form.get("then") == "submit":
         workflow.move(s, current_user, kind, record, "submit")
     s.commit()
