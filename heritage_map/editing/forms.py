@@ -68,6 +68,11 @@ class RecordForm(FlaskForm):
     geometry = HiddenField()
     footprint_file = FileField(_l("Or upload a file: GeoJSON, KML, GPX, GeoPackage or zipped Shapefile, any CRS"))
 
+    def validate_association(self, field):
+        if field.data not in [value for value, _label in self.association.choices if value != ""] and not (
+                field.data is None and ("", "—") in self.association.choices):
+            raise ValidationError(_l("Not a valid choice."))
+
     def validate_version(self, field):
         if field.data and not field.data.isdigit():
             raise ValidationError(_l("the version read is not a number"))
@@ -76,7 +81,7 @@ class RecordForm(FlaskForm):
 class ProjectForm(RecordForm):
     """Every field of a project, its linked sites and its partner associations."""
 
-    association = SelectField(_l("Lead association"), coerce=int)
+    association = SelectField(_l("Lead association"), coerce=optional_id, validate_choice=False)
     title_en = StringField(_l("Title (English)"), validators=[Length(max=LINE)])
     title_fr = StringField(_l("Title (French)"), validators=[Length(max=LINE)])
     title_ar = StringField(_l("Title (Arabic)"), validators=[Length(max=LINE)])
@@ -143,11 +148,6 @@ class SiteForm(RecordForm):
     def validate_name_en(self, field):
         if not (field.data or self.name_fr.data or self.name_ar.data or self.name_zgh.data):
             raise ValidationError(_l("give the site a name in at least one language"))
-
-    def validate_association(self, field):
-        if field.data not in [value for value, _label in self.association.choices if value != ""] and not (
-                field.data is None and ("", "—") in self.association.choices):
-            raise ValidationError(_l("Not a valid choice."))
 
     def validate_sources(self, field):
         if not lines(field.data):

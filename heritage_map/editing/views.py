@@ -107,7 +107,8 @@ def render_form(kind: str, form, record, status: int = 200, **extra):
                            moves=workflow.allowed_moves(current_user, record) if record else [],
                            tile_url=current_app.config["TILE_URL"],
                            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-                           max_vertices=max_vertices(), vocab=vocab, **extra), status
+                           max_vertices=max_vertices(), vocab=vocab, conflict=extra.pop("conflict", None),
+                           notice=extra.pop("notice", None)), status
 
 
 def edit(kind: str, slug: str | None):
@@ -122,12 +123,11 @@ def edit(kind: str, slug: str | None):
     form = form_class(data=saving.initial(record) if record and request.method == "GET" else None)
     if kind == "projects":
         form.set_choices(queries.forum_sessions(s), records.published_associations(s), editable)
-        if record is not None:  # the lead stays the lead (ownership): admins change it, not this form
-            form.association.choices = [(records.owner_id(record), "")] if records.owner_id(record) else []
     else:
         form.set_choices(editable, moderator)
-        if record is not None:
-            form.association.choices = [(record.proposed_by_association_id, "")]
+    if record is not None:  # the owner stays the owner: this form does not move a record between associations
+        form.association.choices = [(records.owner_id(record), "")]
+        form.association.data = records.owner_id(record)
     if request.method == "GET":
         if record is None and request.args.get("association"):
             chosen = records.association(s, request.args["association"])
@@ -172,7 +172,15 @@ def edit(kind: str, slug: str | None):
         workflow.move(s, current_user, kind, record, "submit")
     s.commit()
     flash(_("Saved: %(state)s.", state=record.publication_status.replace("_", " ")))
-    return redirect(url_for(f"editing.edit_{kind[:-1]}", slug=record.slug))
+    return redirect(after_saving(s, kind, record, moderator))
+
+
+def after_saving(s, kind: str, record, moderator: bool) -> str:
+    """Return where to go once a record is saved: its form, or its dashboard while it waits for review."""
+    owner = records.owner_id(record)
+    if record.publication_status == "submitted" and not moderator and owner is not None:
+        return url_for("editing.association_dashboard", slug=s.get(Association, owner).slug)
+    return url_for(f"editing.edit_{kind[:-1]}", slug=record.slug)
 
 
 @bp.route("/edit/projects/new", methods=["GET", "POST"])
@@ -217,7 +225,7 @@ def submit(kind: str, slug: str):
     if wants_json():
         return jsonify({"slug": record.slug, "publication_status": record.publication_status})
     flash(_("Submitted for review."))
-    return redirect(url_for(f"editing.edit_{kind[:-1]}", slug=slug))
+    return redirect(after_saving(s, kind, record, policy.can(current_user, "review")))
 
 
 @bp.get("/edit/site-search")
