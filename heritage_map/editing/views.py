@@ -20,6 +20,24 @@ from . import diff, footprint, forms, history, records, saving, workflow
 bp = Blueprint("editing", __name__)
 
 
+@bp.app_context_processor
+def editing_links() -> dict:
+    """Give record pages `editing_links(kind, record)`: the history (and edit) links the person may follow."""
+
+    def links(kind: str, record) -> dict:
+        if not current_user.is_authenticated:
+            return {}
+        owner = records.owner_id(record)
+        found = {}
+        if policy.can_read_record(current_user, owner):
+            found["history"] = url_for("editing.record_history", kind=kind, slug=record.slug)
+        if kind in workflow.REVIEWED and policy.can_edit_record(current_user, owner):
+            found["edit"] = url_for(f"editing.edit_{kind[:-1]}", slug=record.slug)
+        return found
+
+    return {"editing_links": links}
+
+
 def wants_json() -> bool:
     """Tell whether the request came from a script (JSON in or JSON asked for)."""
     return request.is_json or request.accept_mimetypes.best == "application/json"

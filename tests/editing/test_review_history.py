@@ -148,3 +148,16 @@ def test_changes_made_outside_the_app_are_recorded_as_no_ones(session):
     revision = session.scalar(select(Revision).where(Revision.table_name == "associations",
                                                      Revision.record_id == a.id).order_by(Revision.id.desc()).limit(1))
     assert revision.user_id is None and set(revision.changes) == {"website"}
+
+
+def test_record_pages_link_their_history_for_those_allowed_only(client, app, session):
+    anonymous = app.test_client().get("/associations/taroudant-bladna").get_data(as_text=True)
+    assert "History of changes" not in anonymous
+    editor_of(session, client, "taroudant-bladna")
+    own = client.get("/associations/taroudant-bladna").get_data(as_text=True)
+    assert 'href="/history/associations/taroudant-bladna"' in own
+    assert "History of changes" not in client.get("/associations/taroudant-awalan").get_data(as_text=True)
+    moderator, _mod = signed_in(app, session, "moderator", "mod@example.org")
+    site = moderator.get("/sites/bab-el-khemis").get_data(as_text=True)
+    assert 'href="/history/sites/bab-el-khemis"' in site and 'href="/edit/sites/bab-el-khemis"' in site
+    assert moderator.get("/history/sites/bab-el-khemis").status_code == 200
