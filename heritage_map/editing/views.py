@@ -7,6 +7,7 @@ import json
 from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
 from .. import db
@@ -98,9 +99,16 @@ def max_vertices() -> int:
     return current_app.config["EDIT_MAX_VERTICES"]
 
 
-def read_footprint(form, required: bool):
-    """Return the form's checked footprint (None when none and none is required); errors go to the field."""
+def read_footprint(form, required: bool, record=None):
+    """Return the form's checked footprint (None when none and none is required); errors go to the field.
+
+    A record's geometry sent back as it was stored is kept as it is: the checks are for what people draw,
+    and a seed site beyond the province (the Souss's mouth) stays editable.
+    """
     upload = form.footprint_file.data
+    if record is not None and record.geom is not None and not getattr(upload, "filename", "") \
+            and form.geometry.data == saving.geometry_text(record):
+        return to_shape(record.geom), None
     try:
         if upload is not None and getattr(upload, "filename", ""):
             result = footprint.from_file(upload, SHAPES, max_vertices())
@@ -157,7 +165,7 @@ def edit(kind: str, slug: str | None):
     owner = form.association.data if record is None else records.owner_id(record)
     if record is None:
         policy.require(policy.can_edit_record(current_user, owner), _("You may not add records for this association."))
-    geom, notice = read_footprint(form, required=kind == "sites")
+    geom, notice = read_footprint(form, required=kind == "sites", record=record)
     if not valid or form.geometry.errors or notice:
         if notice:  # a repaired shape is shown to be looked at, then saved
             notice = notice + " " + _("Check it on the map, then save again.")

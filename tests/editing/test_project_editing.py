@@ -231,3 +231,23 @@ def test_seed_sites_are_edited_by_moderators_only(client, session, app):
     session.commit()
     sign_in(moderator, mod)
     assert moderator.get("/edit/sites/bab-el-khemis").status_code == 200
+
+
+def test_a_stored_geometry_sent_back_unchanged_is_not_checked_again(client, session, app):
+    from heritage_map.editing.saving import geometry_text
+
+    moderator = app.test_client()
+    mod = make_user(session, role="moderator", email="mod@example.org")
+    session.commit()
+    sign_in(moderator, mod)
+    mouth = session.scalar(select(Site).where(Site.slug == "souss-river-mouth"))  # beyond the province's box
+    path = "/edit/sites/souss-river-mouth"
+    data = {"csrf_token": token(moderator, path), "version": str(mouth.version), "name_en": "Mouth of the Souss",
+            "category": mouth.category, "coord_confidence": mouth.coord_confidence,
+            "protection_status": mouth.protection_status, "condition": mouth.condition,
+            "sources": "\n".join(mouth.sources), "geometry": geometry_text(mouth)}
+    assert moderator.post(path, data=data).status_code == 302
+    moved = dict(data, csrf_token=token(moderator, path), version=str(mouth.version + 1),
+                 geometry=json.dumps({"type": "Point", "coordinates": [-9.61, 30.36]}))
+    response = moderator.post(path, data=moved)
+    assert response.status_code == 400 and "outside Taroudant province" in response.get_data(as_text=True)
