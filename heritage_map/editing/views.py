@@ -96,6 +96,7 @@ def association_dashboard(slug: str):
 
 
 def max_vertices() -> int:
+    """Return the most vertices a geometry drawn or uploaded here may have (HERITAGE_MAP_EDIT_MAX_VERTICES)."""
     return current_app.config["EDIT_MAX_VERTICES"]
 
 
@@ -126,6 +127,7 @@ def read_footprint(form, required: bool, record=None):
 
 
 def render_form(kind: str, form, record, status: int = 200, **extra):
+    """Render a project's or a site's form with what it holds, its linked sites, a conflict or a repair notice."""
     s = db.session()
     linked = records.sites_by_id(s, list(form.sites.data or []), form.association.data,
                                  policy.can(current_user, "review")) if kind == "projects" else []

@@ -161,3 +161,15 @@ def test_record_pages_link_their_history_for_those_allowed_only(client, app, ses
     site = moderator.get("/sites/bab-el-khemis").get_data(as_text=True)
     assert 'href="/history/sites/bab-el-khemis"' in site and 'href="/edit/sites/bab-el-khemis"' in site
     assert moderator.get("/history/sites/bab-el-khemis").status_code == 200
+
+
+def test_a_moderator_publishes_by_json_only_with_the_csrf_header(client, app, session):
+    editor_of(session, client, "taroudant-bladna")
+    project = submitted_project(session, client)
+    moderator, _mod = signed_in(app, session, "moderator", "mod@example.org")
+    url = f"/review/projects/{project.slug}"
+    assert moderator.post(url, json={"action": "publish"}).status_code == 400
+    session.expire_all()
+    assert session.get(Project, project.id).publication_status == "submitted"
+    answer = moderator.post(url, json={"action": "publish"}, headers={"X-CSRFToken": token(moderator, "/sign-in")})
+    assert answer.status_code == 200 and answer.get_json() == {"slug": project.slug, "publication_status": "published"}
