@@ -38,7 +38,8 @@ out = {"module": heritage_map.__file__, "folders": [app.template_folder, app.sta
 for path in pages + records + ["/no-such-page"]:
     if path.startswith("/ogc") and "f=" not in path:
         path += "?f=html"
-    r = client.get(path, headers={"Accept": "text/html"})
+    # Pages for signed-in people send the anonymous probe to the sign-in page, which is served all the same.
+    r = client.get(path, headers={"Accept": "text/html"}, follow_redirects=True)
     out["pages"][path] = [r.status_code, r.mimetype, len(r.data)]
 for name in json.loads(sys.stdin.read()):
     with client.get(f"/static/{name}") as r:
