@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     from .api.views import bp as api_bp
     from .events.views import bp as events_bp
     from .photos import views as photos
+    from .editing.views import bp as editing_bp
     from .planning.views import bp as planning_bp
     from .trails.views import bp as trails_bp
     from .web.views import bp as web_bp
@@ -54,5 +55,6 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     app.register_blueprint(events_bp)
     photos.init_app(app)
     app.register_blueprint(people_bp)
+    app.register_blueprint(editing_bp)
     app.register_blueprint(ogc.bp)
     return app

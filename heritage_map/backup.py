@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from .accounts import models as _accounts  # noqa: F401 (accounts are records too: their tables join Base's)
 from .events import models as _events  # noqa: F401 (events and photos are records too)
 from .photos import models as _photos  # noqa: F401
+from .editing import models as _editing  # noqa: F401 (reviews and revisions too)
 from .catalogue.models import Base
 from .config import normalize_url
 from .errors import HeritageMapError

@@ -31,6 +31,7 @@ SETTINGS = {
     "HERITAGE_MAP_MAP_TILES_ABOVE": "a map layer of more records than this is drawn from vector tiles instead of "
                                     "GeoJSON (default 2000)",
     "HERITAGE_MAP_TILE_CACHE_MB": "megabytes of vector tiles each process keeps (default 64; 0: none)",
+    "HERITAGE_MAP_EDIT_MAX_VERTICES": "most vertices a drawn or uploaded record geometry may have (default: 5000)",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
     "HERITAGE_MAP_PHOTO_MAX_BYTES": "largest photo accepted, in bytes (default: 10000000); more answers 413",
@@ -82,6 +83,7 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
         "MAP_TILES_ABOVE": _whole_number(env, "HERITAGE_MAP_MAP_TILES_ABOVE", 2000),
         "TILE_CACHE_MB": _whole_number(env, "HERITAGE_MAP_TILE_CACHE_MB", 64),
+        "EDIT_MAX_VERTICES": int(env.get("HERITAGE_MAP_EDIT_MAX_VERTICES") or 5000),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
         # A phone's photo is 2-8 MB and 12-50 megapixels; more is refused before any pixel is decoded.
         "PHOTO_MAX_BYTES": int(env.get("HERITAGE_MAP_PHOTO_MAX_BYTES") or 10_000_000),

@@ -65,6 +65,13 @@ class TooManyAttempts(HeritageMapError):
         self.retry_after = retry_after
 
 
+class Conflict(HeritageMapError):
+    """The record is not in a state that allows this, or it changed since it was read."""
+
+    status = 409
+    code = "Conflict"
+
+
 class InvalidGeometry(HeritageMapError):
     """A geometry failed validation (type, SRID, bounds, validity or size)."""
 

@@ -83,3 +83,22 @@ def require(action: str, association_id: int | None = None, *, user: User | None
     if not _signed_in(user):
         raise SignInRequired(_("Sign in to do this."))
     raise Forbidden(_("Your account is not allowed to do this."))
+
+
+def can_edit_record(user: User | None, association_id: int | None) -> bool:
+    """Return whether `user` may edit a record owned by `association_id` (None: no owner, such as the seed's).
+
+    A record no association owns is edited by those who review: moderators and admins.
+    """
+    return can(user, "edit", association_id) if association_id is not None else can(user, "review")
+
+
+def can_read_record(user: User | None, association_id: int | None) -> bool:
+    """Return whether `user` may read an unpublished record owned by `association_id`."""
+    return can(user, "read_drafts", association_id) if association_id is not None else can(user, "review")
+
+
+def ensure(allowed: bool, message: str) -> None:
+    """Raise Forbidden with `message` unless `allowed` (for decisions made with can_edit_record and friends)."""
+    if not allowed:
+        raise Forbidden(message)

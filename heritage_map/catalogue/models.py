@@ -7,7 +7,7 @@ import datetime as dt
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (ARRAY, JSON, Boolean, CheckConstraint, Date, DateTime, FetchedValue, ForeignKey, Index,
                         Integer, MetaData, String, Text, func, text)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from . import vocab
 from .geometry import SHAPES
@@ -70,13 +70,27 @@ def search_index(table: str) -> Index:
                  postgresql_ops={"search_text": "gin_trgm_ops"})
 
 
+class Versioned:
+    """A version counter that SQLAlchemy checks and bumps on every UPDATE (optimistic locking).
+
+    An UPDATE whose row has moved on since it was read matches no row and raises StaleDataError: the
+    second of two concurrent saves is refused, never silently applied over the first.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=text("1"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.version}
+
+
 class Timestamped:
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                     onupdate=func.now())
 
 
-class Site(Timestamped, Base):
+class Site(Versioned, Timestamped, Base):
     """A heritage or environmental place, with its provenance."""
 
     __tablename__ = "sites"
@@ -122,12 +136,15 @@ class Site(Timestamped, Base):
     geojson_properties: Mapped[dict] = geojson_properties()
     search_text: Mapped[str] = folded_text()
     search_name: Mapped[str] = folded_text()  # the names alone, folded: what ranks first
+    # The association that proposed the site, which edits it; None for the seed's (moderators edit those).
+    proposed_by_association_id: Mapped[int | None] = mapped_column(
+        ForeignKey("associations.id", ondelete="SET NULL"), index=True)
 
     projects: Mapped[list[Project]] = relationship(secondary="project_sites", back_populates="sites",
                                                    order_by="Project.slug", viewonly=True)
 
 
-class Association(Timestamped, Base):
+class Association(Versioned, Timestamped, Base):
     """A local association (or institution) that cares for sites and runs projects."""
 
     __tablename__ = "associations"
@@ -181,7 +198,7 @@ class ForumSession(Base):
     projects: Mapped[list[Project]] = relationship(back_populates="forum_session", order_by="Project.slug")
 
 
-class Project(Timestamped, Base):
+class Project(Versioned, Timestamped, Base):
     """A project born of the forum or of an association, linked to sites and associations."""
 
     __tablename__ = "projects"
@@ -209,6 +226,7 @@ class Project(Timestamped, Base):
     themes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     partners: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     forum_session_id: Mapped[int | None] = mapped_column(ForeignKey("forum_sessions.id", ondelete="RESTRICT"))
+    forum_recommendation: Mapped[str | None] = mapped_column(Text)  # one of its session's, as worded there
     sources: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[WKBElement | None] = geometry(nullable=True)

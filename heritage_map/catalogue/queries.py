@@ -218,8 +218,10 @@ def export_rows(session: Session, layer: str, **filters) -> list[dict]:
                if c.key != "geom" and not c.deferred}
         row["wkb"] = bytes(wkb) if wkb is not None else None
         if model is Project:
-            row["sites"] = [s.slug for s in obj.sites]
-            row["associations"] = [f"{link.role}:{link.association.slug}" for link in obj.links]
+            # Only the published ones: a draft site or association linked to a published project stays unseen.
+            row["sites"] = [s.slug for s in obj.sites if s.publication_status == "published"]
+            row["associations"] = [f"{link.role}:{link.association.slug}" for link in obj.links
+                                   if link.association.publication_status == "published"]
             row["forum_edition"] = obj.forum_session.edition if obj.forum_session else None
         rows.append(row)
     return rows

@@ -7,6 +7,7 @@ from heritage_map.config import normalize_url
 from heritage_map.accounts import models as _accounts  # noqa: F401 (its tables join Base's metadata)
 from heritage_map.events import models as _events  # noqa: F401 (events and photos are records too)
 from heritage_map.photos import models as _photos  # noqa: F401
+from heritage_map.editing import models as _editing  # noqa: F401 (its tables join Base's metadata)
 from heritage_map.catalogue.models import Base
 
 

@@ -20,12 +20,15 @@ from ..catalogue.geometry import MAX_VERTICES, check
 from ..errors import InvalidGeometry, InvalidParameter, TooLarge
 from ..transfer.files import ImportFailed, read_file
 
-UPLOAD_SUFFIXES = (".geojson", ".json", ".kml", ".gpkg", ".zip")
+UPLOAD_SUFFIXES = (".geojson", ".json", ".kml", ".gpx", ".gpkg", ".zip")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-def from_geojson(doc, *, allowed: tuple[str, ...] | None = None) -> BaseGeometry:
-    """Return the geometry of a GeoJSON Geometry, Feature or FeatureCollection (merged), checked."""
+def from_geojson(doc, *, allowed: tuple[str, ...] | None = None, **checks) -> BaseGeometry:
+    """Return the geometry of a GeoJSON Geometry, Feature or FeatureCollection (merged), checked.
+
+    `checks` go to catalogue.geometry.check (bounds, region, max_vertices, repair).
+    """
     if isinstance(doc, (str, bytes)):
         try:
             doc = json.loads(doc)
@@ -43,7 +46,7 @@ def from_geojson(doc, *, allowed: tuple[str, ...] | None = None) -> BaseGeometry
             geom = shape(doc)
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
         raise InvalidGeometry(f"not a readable GeoJSON geometry: {exc}") from None
-    return check(_to_lonlat(geom, doc.get("crs")), **({"allowed": allowed} if allowed else {}))
+    return check(_to_lonlat(geom, doc.get("crs")), **({"allowed": allowed} if allowed else {}), **checks)
 
 
 def _to_lonlat(geom: BaseGeometry | None, crs_member) -> BaseGeometry | None:
@@ -60,15 +63,15 @@ def _to_lonlat(geom: BaseGeometry | None, crs_member) -> BaseGeometry | None:
     return shapely.transform(geom, lambda xy: numpy.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
 
 
-def from_upload(upload: FileStorage, *, allowed: tuple[str, ...] | None = None) -> BaseGeometry:
-    """Return the merged geometry of an uploaded file (GeoJSON, KML, GeoPackage, zipped Shapefile), checked."""
+def from_upload(upload: FileStorage, *, allowed: tuple[str, ...] | None = None, **checks) -> BaseGeometry:
+    """Return the merged geometry of an uploaded file (GeoJSON, KML, GPX, GeoPackage, zipped Shapefile), checked."""
     name = Path(upload.filename or "upload").name
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise InvalidParameter(f"cannot read {name!r}: send GeoJSON, KML, GeoPackage or a zipped Shapefile")
+        raise InvalidParameter(f"cannot read {name!r}: send GeoJSON, KML, GPX, GeoPackage or a zipped Shapefile")
     data = upload.read()  # at most MAX_CONTENT_LENGTH bytes
     if suffix in (".json", ".geojson"):
-        return from_geojson(data, allowed=allowed)  # read as JSON here: GDAL never opens it
+        return from_geojson(data, allowed=allowed, **checks)  # read as JSON here: GDAL never opens it
     _check_content(name, suffix, data)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -81,7 +84,7 @@ def from_upload(upload: FileStorage, *, allowed: tuple[str, ...] | None = None) 
     geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
     if not geoms:
         raise InvalidGeometry(f"{name} holds no geometry")
-    return check(merge(geoms), **({"allowed": allowed} if allowed else {}))
+    return check(merge(geoms), **({"allowed": allowed} if allowed else {}), **checks)
 
 
 def _check_content(name: str, suffix: str, data: bytes) -> None:
@@ -93,9 +96,10 @@ def _check_content(name: str, suffix: str, data: bytes) -> None:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if suffix == ".gpkg":
         ok = data.startswith(b"SQLite format 3\x00")
-    elif suffix == ".kml":
+    elif suffix in (".kml", ".gpx"):
+        tag = b"<" + suffix[1:].encode()
         # No DTD: entities could pull in local files or expand without end.
-        ok = head.startswith((b"<?xml", b"<kml")) and b"<kml" in head and b"<!DOCTYPE" not in data.upper() \
+        ok = head.startswith((b"<?xml", tag)) and tag in head and b"<!DOCTYPE" not in data.upper() \
             and b"<!ENTITY" not in data.upper()
     else:
         try:
@@ -105,7 +109,7 @@ def _check_content(name: str, suffix: str, data: bytes) -> None:
         ok = any(m.lower().endswith(".shp") for m in members) and all(
             m.lower().endswith(SHAPEFILE_PARTS) and "/" not in m and "\\" not in m for m in members)
     if not ok:
-        kind = {".gpkg": "a GeoPackage", ".kml": "a KML document",
+        kind = {".gpkg": "a GeoPackage", ".kml": "a KML document", ".gpx": "a GPX document",
                 ".zip": "a zip of Shapefile parts (.shp, .shx, .dbf, .prj, .cpg)"}[suffix]
         raise InvalidParameter(f"{name} is not {kind}")
 

@@ -72,6 +72,9 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
     """Read every layer of a GDAL-readable file (a zip may hold one Shapefile per geometry type)."""
     source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     layers = [name for name, _ in pyogrio.list_layers(source)]
+    if path.suffix.lower() == ".gpx":
+        # GPX's *_points layers repeat its routes and tracks vertex by vertex.
+        layers = [name for name in layers if name not in ("route_points", "track_points")]
     if not layers:
         raise ImportFailed(f"{path.name}: no layer found in the file")
     frames = [gpd.read_file(source, layer=name, engine="pyogrio") for name in layers]

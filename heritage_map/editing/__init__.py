@@ -1,0 +1,1 @@
+"""Associations edit their records: forms, drawn footprints, review before publishing, history and restores."""
