@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # Before the database: a server without a key fails as it starts, not at its first request.
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from . import db, errors, i18n, ogc, security
+    from . import db, errors, i18n, limits, ogc, security
     from .accounts import auth
     from .accounts.views import bp as accounts_bp
     from .api.views import bp as api_bp
@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     db.init_app(app, engine)
+    limits.init_app(app)
     auth.init_app(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)

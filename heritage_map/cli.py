@@ -35,8 +35,10 @@ def app_engine(setup: bool = True):
     """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return its engine."""
     from .db import engine
 
-    # These commands serve no page and sign nothing, so they need no SECRET_KEY.
-    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"], "SECRET_KEY_REQUIRED": False})
+    # These commands serve no page and sign nothing, so they need no SECRET_KEY; and the person at the
+    # command line chose their work, so no statement timeout (an import of 100,000 rows takes minutes).
+    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"], "SECRET_KEY_REQUIRED": False,
+                      "STATEMENT_TIMEOUT": 0})
     with app.app_context():
         eng = engine()
     # A command is one unit of work: close the pool when it ends.

@@ -29,6 +29,13 @@ SETTINGS = {
     "SECRET_KEY": "Flask secret key; required with DATABASE_URL, else kept in instance/secret_key",
     "HERITAGE_MAP_UPLOADS_DIR": "folder of uploaded files, saved with the database by db backup (default: "
                                 "instance/uploads)",
+    "HERITAGE_MAP_STATEMENT_TIMEOUT": "seconds a query served to a request may run (default 10; 0: no limit)",
+    "HERITAGE_MAP_EXPORT_STATEMENT_TIMEOUT": "the same for /api/export, which reads whole layers (default 60)",
+    "HERITAGE_MAP_MAX_BODY": "bytes a request body other than a file upload may hold (default 1048576, 1 MB)",
+    "HERITAGE_MAP_RATE_LIMIT_QUESTIONS": "spatial questions per address (default 60/minute; 0: no limit)",
+    "HERITAGE_MAP_RATE_LIMIT_EXPORTS": "exports per address (default 20/minute)",
+    "HERITAGE_MAP_RATE_LIMIT_UPLOADS": "file uploads per address (default 20/minute)",
+    "HERITAGE_MAP_RATE_LIMIT_SIGN_IN": "sign-in attempts per address (default 10/minute)",
 }
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -50,7 +57,34 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "GEODATA_DIR": str(GEODATA_DIR),
         "UPLOADS_DIR": env.get("HERITAGE_MAP_UPLOADS_DIR") or str(Path(instance_path) / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads over 20 MB get 413
+        # A question's shape is at most 10,000 vertices, some 400 KB of GeoJSON; a sign-in form a few hundred
+        # bytes. 1 MB holds both with room, and keeps a 20 MB JSON body from being parsed into memory.
+        "MAX_BODY": _number(env, "HERITAGE_MAP_MAX_BODY", 1024 * 1024, int),
+        # A town-wide page of 1,000 features takes 10-250 ms; ten seconds is a query gone wrong (or a
+        # CQL2 filter written to be slow), and keeps it from holding a worker and a connection longer.
+        "STATEMENT_TIMEOUT": _number(env, "HERITAGE_MAP_STATEMENT_TIMEOUT", 10.0, float),
+        # An export reads and converts a whole layer: 100,000 sites take some seconds.
+        "EXPORT_STATEMENT_TIMEOUT": _number(env, "HERITAGE_MAP_EXPORT_STATEMENT_TIMEOUT", 60.0, float),
+        "RATE_LIMIT_QUESTIONS": env.get("HERITAGE_MAP_RATE_LIMIT_QUESTIONS") or "60/minute",
+        "RATE_LIMIT_EXPORTS": env.get("HERITAGE_MAP_RATE_LIMIT_EXPORTS") or "20/minute",
+        "RATE_LIMIT_UPLOADS": env.get("HERITAGE_MAP_RATE_LIMIT_UPLOADS") or "20/minute",
+        # Ten tries a minute is a person who forgot their password, not a password list.
+        "RATE_LIMIT_SIGN_IN": env.get("HERITAGE_MAP_RATE_LIMIT_SIGN_IN") or "10/minute",
     }
+
+
+def _number(env, name: str, default, kind):
+    """Return the setting `name` as a number of `kind`, or raise SetupError naming it."""
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SetupError(f"{name} must be a number, 0 or more (got {value!r})")
+    return number
 
 
 def secret_key(config: dict, instance_path: str | Path) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from .negotiation import wants_html
@@ -52,6 +53,26 @@ class TooLarge(InvalidGeometry):
     code = "PayloadTooLarge"
 
 
+class RateLimited(HeritageMapError):
+    """An address sent more requests of one kind than the service takes in a window."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int, limit: str):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit  # sent as RateLimit-Policy (IETF httpapi draft): "60;w=60", 60 hits in 60 s
+
+
+class QueryTimeout(HeritageMapError):
+    """A query ran past the statement timeout and the database stopped it."""
+
+    status = 503
+    code = "QueryTimeout"
+    retry_after = 5
+
+
 class SetupError(HeritageMapError):
     """The database or the machine is not set up as the app needs."""
 
@@ -87,7 +108,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HeritageMapError)
     def handle_domain_error(exc: HeritageMapError):
         body, status = render_error(exc.status, exc.code, exc.message)
-        return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        if isinstance(exc, RateLimited):
+            headers["RateLimit-Policy"] = exc.limit
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected_error(exc: Exception):
@@ -99,4 +123,11 @@ def init_app(app: Flask) -> None:
     def handle_http_error(exc: HTTPException):
         # One code for "too large", whether the body or the geometry in it is.
         code = TooLarge.code if exc.code == 413 else (exc.name or "Error").replace(" ", "")
-        return render_error(exc.code or 500, code, exc.description or exc.name)
+        message = exc.description or exc.name
+        if exc.code == 413:
+            from .limits import size
+
+            limit = request.max_content_length
+            message = _("the request body is over the %(limit)s this service accepts", limit=size(limit)) \
+                if limit else message
+        return render_error(exc.code or 500, code, message)
