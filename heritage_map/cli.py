@@ -12,7 +12,7 @@ from . import create_app
 from .catalogue import layers
 from .config import from_env
 from .devdb.cluster import Cluster
-from .errors import HeritageMapError
+from .errors import DatabaseUnavailable, DiskFull, HeritageMapError
 
 EXPORT_LAYERS = tuple(layers.LAYERS)
 
@@ -210,6 +210,14 @@ def import_(file: str, layer: str, crs: str | None, dry_run: bool, skip_invalid:
         if exc.report is not None:
             click.echo(exc.report.summary(), err=True)
         raise click.ClickException(exc.message) from exc
+    # The import is one transaction: what the server had of it when it failed is rolled back.
+    except DiskFull as exc:
+        raise click.ClickException(f"the database server ran out of disk space during the import ({exc.reason}); "
+                                   "nothing was imported: make room on the server, then run the import again") \
+            from exc
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"the connection to the database was lost during the import ({exc.reason}); "
+                                   "nothing was imported: run the import again once the database is back") from exc
     click.echo(report.summary())
 
 

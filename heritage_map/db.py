@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
 from .devdb.cluster import Cluster
-from .errors import DatabaseUnavailable, QueryTimeout, SetupError
+from .errors import DatabaseUnavailable, DiskFull, QueryTimeout, SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The advisory lock key every process of this app takes around first-start set-up ("Heritage" in ASCII).
@@ -67,10 +67,22 @@ def make_engine(url: str, unavailable: str = UNREACHABLE, statement_timeout: flo
     event.listen(eng, "before_cursor_execute", _result_format)
     event.listen(eng, "handle_error", outage.translate)
     event.listen(eng, "connect", outage.connected)
+    event.listen(eng, "handle_error", _disk_full)
     if statement_timeout:
         event.listen(eng, "connect", lambda conn, _record: _set_timeout(conn, statement_timeout))
         event.listen(eng, "handle_error", lambda ctx: _timed_out(ctx, statement_timeout))
     return eng
+
+
+def _disk_full(ctx: ExceptionContext) -> DiskFull | None:
+    """Turn the server's "no space left on device" (SQLSTATE 53100, disk_full) into DiskFull."""
+    exc = ctx.original_exception
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate != "53100":
+        return None
+    reason = (str(exc).strip().splitlines() or ["disk full"])[0]
+    log.error("the database server's disk is full: %s", reason)
+    return DiskFull(_("the database server has no space left on its disk, so nothing of this change was saved; "
+                      "try again once its administrator has made room"), reason)
 
 
 def _set_timeout(dbapi_connection, seconds: float) -> None:

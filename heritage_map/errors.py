@@ -73,6 +73,17 @@ class QueryTimeout(HeritageMapError):
     retry_after = 5
 
 
+class DiskFull(HeritageMapError):
+    """The database server has no space left to write to (SQLSTATE 53100): what was being written is rolled back."""
+
+    status = 507
+    code = "InsufficientStorage"
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason  # the server's words (which file, which device), for the log and the command line
+
+
 class SetupError(HeritageMapError):
     """The database or the machine is not set up as the app needs."""
 
@@ -130,4 +141,6 @@ def init_app(app: Flask) -> None:
             limit = request.max_content_length
             message = _("the request body is over the %(limit)s this service accepts", limit=size(limit)) \
                 if limit else message
-        return render_error(exc.code or 500, code, message)
+        body, status = render_error(exc.code or 500, code, message)
+        # Werkzeug's own headers of the error: a 405's Allow, which HTTP requires.
+        return body, status, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]

@@ -19,11 +19,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy import make_url
 
-from heritage_map.config import GEODATA_DIR
-from heritage_map.db import make_engine, set_up
+from served_db import create_seeded, drop, plain
 
 DB = "heritage_map_shutdown"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -31,21 +28,11 @@ MANY = 6000
 STREAMED = "/ogc/collections/heritage-sites/items?limit=10000"
 
 
-def plain(url: str, dbname: str) -> str:
-    return make_url(url).set(drivername="postgresql", database=dbname).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="module")
 def served_url(database_url):
     """A database of its own for the server: the seed and 6,000 more heritage sites."""
-    with psycopg.connect(plain(database_url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
-    url = make_url(database_url).set(database=DB).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    set_up(engine, GEODATA_DIR)
-    engine.dispose()
-    with psycopg.connect(plain(database_url, DB)) as conn:
+    url = create_seeded(database_url, DB)
+    with psycopg.connect(plain(url)) as conn:
         conn.execute("""
             INSERT INTO sites (slug, name_en, kind, category, protection_status, condition, sources,
                                coord_confidence, publication_status, sample, geom)
@@ -54,8 +41,7 @@ def served_url(database_url):
                    ST_SetSRID(ST_MakePoint(-8.9 + (i %% 100) * 0.001, 30.45 + (i / 100) * 0.001), 4326)
             FROM generate_series(1, %s) AS i""", [MANY])
     yield url
-    with psycopg.connect(plain(database_url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+    drop(database_url, DB)
 
 
 class Gunicorn:
@@ -140,7 +126,7 @@ def read_response(sock: socket.socket, path: str, pause: float = 0) -> http.clie
 def test_sigterm_lets_a_request_in_flight_complete(gunicorn, served_url):
     server = gunicorn(graceful=20)
     result = {}
-    with psycopg.connect(plain(served_url, DB)) as holder:
+    with psycopg.connect(plain(served_url)) as holder:
         holder.execute("LOCK TABLE sites IN ACCESS EXCLUSIVE MODE")  # the request waits on it, in flight
         request = threading.Thread(target=lambda: result.update(answer=server.get("/api/sites")))
         request.start()
