@@ -58,8 +58,8 @@ class Rate:
 
         >>> Rate.parse("60/minute", "X")
         Rate(hits=60, period=60, text='60/minute')
-        >>> Rate.parse(" 1000 / hour ", "X").period, Rate.parse("0", "X")
-        (3600, None)
+        >>> Rate.parse(" 1000 / hour ", "X").period, Rate.parse("0", "X"), Rate.parse("10/minute", "X").said()
+        (3600, None, '10 a minute')
         >>> Rate.parse("often", "HERITAGE_MAP_RATE_LIMIT_EXPORTS")
         Traceback (most recent call last):
         ...
