@@ -29,8 +29,8 @@ TEMPLATE_DB = "heritage_map_backup_seeded"
 TARGET_DB = "heritage_map_backup"
 OLD_DB = "heritage_map_backup_old"
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-# Every table of the app: the models' and the bookkeeping of migrations and of tile versions.
-TABLES = sorted([t.name for t in Base.metadata.sorted_tables] + ["alembic_version", "layer_versions"])
+# Every table of the app: the models' and the bookkeeping of migrations, tile versions and rate limits.
+TABLES = sorted([t.name for t in Base.metadata.sorted_tables] + ["alembic_version", "layer_versions", "rate_counts"])
 
 
 def plain(url: str, dbname: str) -> str:
