@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     # Before the database: a server without a key fails as it starts, not at its first request.
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from . import compression, db, errors, i18n, ogc, security, static_files
+    from . import compression, db, errors, i18n, limits, ogc, security, static_files
     from .accounts import auth
     from .accounts.people import bp as people_bp
     from .accounts.views import bp as accounts_bp
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     compression.init_app(app)
     static_files.init_app(app)
     db.init_app(app, engine)
+    limits.init_app(app)
     auth.init_app(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)

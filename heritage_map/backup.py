@@ -106,7 +106,7 @@ def restore(url: str, file: str | Path, uploads_dir: str | Path, bindir: Path | 
     manifest = check(file)
     with psycopg.connect(conninfo, **_password(env)) as conn:
         _check_client(conn, tools)
-        # Records are the rows of the models' tables, not bookkeeping (alembic_version, layer_versions).
+        # Records are the rows of the models' tables, not bookkeeping (alembic_version, layer_versions, rate_counts).
         held = sum(n for table, n in _row_counts(conn).items() if table in RECORD_TABLES)
     if held and not yes:
         raise BackupError(f"the database holds {held} records, which the restore would replace; "
@@ -126,8 +126,15 @@ def restore(url: str, file: str | Path, uploads_dir: str | Path, bindir: Path | 
             # The target has its own PostGIS: recreating the extension needs a superuser, and
             # dropping it would take every spatial object of the database with it.
             (work / "list").write_text("\n".join(line for line in listing.splitlines() if _restorable(line)))
-            _run(tools / "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                 "--exit-on-error", f"--use-list={work / 'list'}", f"--dbname={conninfo}", str(work / DUMP),
+            _run(tools / "pg_restore", "--clean", "--if-exists", "--no-owner", f"--use-list={work / 'list'}",
+                 f"--file={work / 'restore.sql'}", str(work / DUMP), env=env, what="pg_restore --file")
+            # The app's tables go first, in the restore's own transaction: a table the backup lacks (one a
+            # newer migration made, with a key on one it has) would stop pg_restore's --clean, and the
+            # migrations make it again. One DROP for all of them, without CASCADE: an object that is not
+            # the app's and depends on one of them stops the restore rather than vanishing with it.
+            (work / "drop.sql").write_text(_drop_app_tables(conninfo, env))
+            _run(tools / "psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+                 f"--file={work / 'drop.sql'}", f"--file={work / 'restore.sql'}", f"--dbname={conninfo}",
                  env=env, what="pg_restore (nothing was changed)")
             try:
                 upgrade(engine)  # a backup made by older code is brought up to this code's schema
@@ -271,6 +278,18 @@ def _restorable(line: str) -> bool:
     kind = " ".join(fields[3:5])
     return not (fields[3] == "EXTENSION" or kind == "COMMENT -" and "EXTENSION" in fields
                 or kind == "TABLE DATA" and fields[5:7] == ["public", "spatial_ref_sys"])
+
+
+def _drop_app_tables(conninfo: str, env: dict[str, str]) -> str:
+    """Return the SQL that drops every table of the app in the database (none of PostGIS's)."""
+    with psycopg.connect(conninfo, **_password(env)) as conn:
+        tables = [row[0] for row in conn.execute(APP_TABLES).fetchall()]
+        if not tables:
+            return ""
+        names = sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
+        # search_path empty as in pg_restore's script, so that an error names objects with their schema.
+        return (sql.SQL("SELECT pg_catalog.set_config('search_path', '', false);\nDROP TABLE {};\n")
+                .format(names).as_string(conn))
 
 
 def _create_extensions(conninfo: str, env: dict[str, str], manifest: dict) -> None:

@@ -12,7 +12,7 @@ from . import create_app
 from .catalogue import layers
 from .config import from_env
 from .devdb.cluster import Cluster
-from .errors import HeritageMapError
+from .errors import DatabaseUnavailable, DiskFull, HeritageMapError
 
 EXPORT_LAYERS = tuple(layers.LAYERS)
 
@@ -35,8 +35,10 @@ def command_app(setup: bool = True):
     """Create the app (starting the embedded cluster, and setting up an empty database, if needed); return it and its engine."""
     from .db import engine
 
-    # These commands serve no page and sign nothing, so they need no SECRET_KEY.
-    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"], "SECRET_KEY_REQUIRED": False})
+    # These commands serve no page and sign nothing, so they need no SECRET_KEY; and the person at the
+    # command line chose their work, so no statement timeout (an import of 100,000 rows takes minutes).
+    app = create_app({"AUTO_SETUP": setup and settings()["AUTO_SETUP"], "SECRET_KEY_REQUIRED": False,
+                      "STATEMENT_TIMEOUT": 0})
     with app.app_context():
         eng = engine()
     # A command is one unit of work: close the pool when it ends.
@@ -213,6 +215,14 @@ def import_(file: str, layer: str, crs: str | None, dry_run: bool, skip_invalid:
         if exc.report is not None:
             click.echo(exc.report.summary(), err=True)
         raise click.ClickException(exc.message) from exc
+    # The import is one transaction: what the server had of it when it failed is rolled back.
+    except DiskFull as exc:
+        raise click.ClickException(f"the database server ran out of disk space during the import ({exc.reason}); "
+                                   "nothing was imported: make room on the server, then run the import again") \
+            from exc
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"the connection to the database was lost during the import ({exc.reason}); "
+                                   "nothing was imported: run the import again once the database is back") from exc
     click.echo(report.summary())
 
 

@@ -58,6 +58,13 @@ SETTINGS = {
                                           "(default: 20)",
     "HERITAGE_MAP_SIGN_IN_WINDOW_MINUTES": "the window failures are counted in (default: 15)",
     "HERITAGE_MAP_SIGN_IN_LOCK_MINUTES": "how long a lock lasts after the last counted failure (default: 15)",
+    "HERITAGE_MAP_STATEMENT_TIMEOUT": "seconds a query served to a request may run (default 10; 0: no limit)",
+    "HERITAGE_MAP_EXPORT_STATEMENT_TIMEOUT": "the same for /api/export, which reads whole layers (default 60)",
+    "HERITAGE_MAP_MAX_BODY": "bytes a request body other than a file upload may hold (default 1048576, 1 MB)",
+    "HERITAGE_MAP_RATE_LIMIT_QUESTIONS": "spatial questions per address (default 60/minute; 0: no limit)",
+    "HERITAGE_MAP_RATE_LIMIT_EXPORTS": "exports per address (default 20/minute)",
+    "HERITAGE_MAP_RATE_LIMIT_UPLOADS": "file uploads per address (default 20/minute)",
+    "HERITAGE_MAP_RATE_LIMIT_SIGN_IN": "sign-in attempts per address (default 10/minute)",
 }
 
 MAIL_BACKENDS = ("folder", "smtp")
@@ -106,6 +113,19 @@ def from_env(instance_path: str | Path, environ: dict[str, str] | None = None) -
         "SIGN_IN_ADDRESS_LIMIT": _number(env, "HERITAGE_MAP_SIGN_IN_ADDRESS_LIMIT", 20),
         "SIGN_IN_WINDOW_MINUTES": _number(env, "HERITAGE_MAP_SIGN_IN_WINDOW_MINUTES", 15),
         "SIGN_IN_LOCK_MINUTES": _number(env, "HERITAGE_MAP_SIGN_IN_LOCK_MINUTES", 15),
+        # A question's shape is at most 10,000 vertices, some 400 KB of GeoJSON; a sign-in form a few hundred
+        # bytes. 1 MB holds both with room, and keeps a 20 MB JSON body from being parsed into memory.
+        "MAX_BODY": _quantity(env, "HERITAGE_MAP_MAX_BODY", 1024 * 1024, int),
+        # A town-wide page of 1,000 features takes 10-250 ms; ten seconds is a query gone wrong (or a
+        # CQL2 filter written to be slow), and keeps it from holding a worker and a connection longer.
+        "STATEMENT_TIMEOUT": _quantity(env, "HERITAGE_MAP_STATEMENT_TIMEOUT", 10.0, float),
+        # An export reads and converts a whole layer: 100,000 sites take some seconds.
+        "EXPORT_STATEMENT_TIMEOUT": _quantity(env, "HERITAGE_MAP_EXPORT_STATEMENT_TIMEOUT", 60.0, float),
+        "RATE_LIMIT_QUESTIONS": env.get("HERITAGE_MAP_RATE_LIMIT_QUESTIONS") or "60/minute",
+        "RATE_LIMIT_EXPORTS": env.get("HERITAGE_MAP_RATE_LIMIT_EXPORTS") or "20/minute",
+        "RATE_LIMIT_UPLOADS": env.get("HERITAGE_MAP_RATE_LIMIT_UPLOADS") or "20/minute",
+        # Ten tries a minute is a person who forgot their password, not a password list.
+        "RATE_LIMIT_SIGN_IN": env.get("HERITAGE_MAP_RATE_LIMIT_SIGN_IN") or "10/minute",
     }
 
 
@@ -133,6 +153,20 @@ def _choice(env, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise SetupError(f"{name}={value!r}: expected one of {', '.join(choices)}")
     return value
+
+
+def _quantity(env, name: str, default, kind):
+    """Return the setting `name` as a number of `kind`, or raise SetupError naming it."""
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SetupError(f"{name} must be a number, 0 or more (got {value!r})")
+    return number
 
 
 def secret_key(config: dict, instance_path: str | Path) -> str | None:

@@ -13,14 +13,15 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
 from .devdb.cluster import Cluster
-from .errors import DatabaseUnavailable, SetupError
+from .errors import DatabaseUnavailable, DiskFull, QueryTimeout, SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The advisory lock key every process of this app takes around first-start set-up ("Heritage" in ASCII).
@@ -30,6 +31,7 @@ STOPPED = "the database is not running; start it with `heritage-map db start`"
 # SQLSTATEs of a server going away rather than of a failing statement: connection exceptions,
 # shutdown by an administrator or by a crash, and a server that is starting or stopping.
 GONE = ("08", "57P01", "57P02", "57P03")
+NO_TIMEOUT = "SELECT set_config('statement_timeout', '0', true)"
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,11 @@ KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval":
 CONNECT_TIMEOUT = "10"
 
 
-def make_engine(url: str, unavailable: str = UNREACHABLE) -> Engine:
+def make_engine(url: str, unavailable: str = UNREACHABLE, statement_timeout: float = 0) -> Engine:
     """Create an engine for `url` whose pool hands out only connections the server has not closed.
 
-    Losing the server raises DatabaseUnavailable with the message `unavailable`.
+    Losing the server raises DatabaseUnavailable with the message `unavailable`; a statement that runs
+    past `statement_timeout` seconds (0: never) is stopped by the server and raises QueryTimeout.
     """
     url = make_url(normalize_url(url))
     defaults = {**KEEPALIVES, "connect_timeout": CONNECT_TIMEOUT}
@@ -64,7 +67,49 @@ def make_engine(url: str, unavailable: str = UNREACHABLE) -> Engine:
     event.listen(eng, "before_cursor_execute", _result_format)
     event.listen(eng, "handle_error", outage.translate)
     event.listen(eng, "connect", outage.connected)
+    event.listen(eng, "handle_error", _disk_full)
+    if statement_timeout:
+        event.listen(eng, "connect", lambda conn, _record: _set_timeout(conn, statement_timeout))
+        event.listen(eng, "handle_error", lambda ctx: _timed_out(ctx, statement_timeout))
     return eng
+
+
+def _disk_full(ctx: ExceptionContext) -> DiskFull | None:
+    """Turn the server's "no space left on device" (SQLSTATE 53100, disk_full) into DiskFull."""
+    exc = ctx.original_exception
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate != "53100":
+        return None
+    reason = (str(exc).strip().splitlines() or ["disk full"])[0]
+    log.error("the database server's disk is full: %s", reason)
+    return DiskFull(_("the database server has no space left on its disk, so nothing of this change was saved; "
+                      "try again once its administrator has made room"), reason)
+
+
+def _set_timeout(dbapi_connection, seconds: float) -> None:
+    """Set the session's statement_timeout on a new connection, once: a SET per request would cost a round trip."""
+    dbapi_connection.execute("SELECT set_config('statement_timeout', %s, false)", [f"{round(seconds * 1000)}ms"])
+    dbapi_connection.commit()
+
+
+def _timed_out(ctx: ExceptionContext, seconds: float) -> QueryTimeout | None:
+    """Turn a statement stopped by statement_timeout into QueryTimeout, saying the limit."""
+    exc = ctx.original_exception
+    if not isinstance(exc, psycopg.errors.QueryCanceled) or "statement timeout" not in str(exc):
+        return None
+    limit = (g.get("statement_timeout") if has_app_context() else None) or seconds
+    return QueryTimeout(_("the database stopped this request's query after %(s)s s, the longest this service "
+                          "allows; ask for less (a smaller area, a filter or a lower limit) or try again later",
+                          s=f"{limit:g}"))
+
+
+def allow_longer(s: Session, seconds: float) -> None:
+    """Let the statements of the session's transaction run up to `seconds` (an export reads whole layers).
+
+    Only where the app has a statement timeout at all: 0 (none) stays none.
+    """
+    if seconds and current_app.config.get("STATEMENT_TIMEOUT"):
+        s.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": f"{round(seconds * 1000)}ms"})
+        g.statement_timeout = seconds
 
 
 class Outage:
@@ -194,6 +239,7 @@ def alembic_config(connection) -> Config:
 def upgrade(eng: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
     with eng.begin() as conn:
+        conn.execute(text(NO_TIMEOUT))  # a served app's engine has one; a migration may rewrite a large table
         command.upgrade(alembic_config(conn), revision)
 
 
@@ -271,6 +317,7 @@ def set_up(eng: Engine, geodata: Path) -> None:
         upgrade(eng)
         if is_empty(eng):
             with Session(eng) as s, s.begin():
+                s.execute(text(NO_TIMEOUT))
                 seed(s, geodata)
 
 
@@ -278,7 +325,8 @@ def init_app(app: Flask, eng: Engine | None = None) -> None:
     """Attach an engine and a session factory to `app`; set the database up if asked to."""
     if eng is None:
         # The embedded server is down only when stopped (`db stop`, which we respect) or crashed.
-        eng = make_engine(resolve_url(app), UNREACHABLE if app.config.get("DATABASE_URL") else STOPPED)
+        eng = make_engine(resolve_url(app), UNREACHABLE if app.config.get("DATABASE_URL") else STOPPED,
+                          statement_timeout=app.config.get("STATEMENT_TIMEOUT", 0))
         if app.config.get("AUTO_SETUP"):
             set_up(eng, Path(app.config["GEODATA_DIR"]))
     app.extensions["heritage_map.engine"] = eng

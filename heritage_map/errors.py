@@ -86,6 +86,37 @@ class TooLarge(InvalidGeometry):
     code = "PayloadTooLarge"
 
 
+class RateLimited(HeritageMapError):
+    """An address sent more requests of one kind than the service takes in a window."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int, limit: str):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit  # sent as RateLimit-Policy (IETF httpapi draft): "60;w=60", 60 hits in 60 s
+
+
+class QueryTimeout(HeritageMapError):
+    """A query ran past the statement timeout and the database stopped it."""
+
+    status = 503
+    code = "QueryTimeout"
+    retry_after = 5
+
+
+class DiskFull(HeritageMapError):
+    """The database server has no space left to write to (SQLSTATE 53100): what was being written is rolled back."""
+
+    status = 507
+    code = "InsufficientStorage"
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason  # the server's words (which file, which device), for the log and the command line
+
+
 class SetupError(HeritageMapError):
     """The database or the machine is not set up as the app needs."""
 
@@ -123,7 +154,10 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, SignInRequired) and request.method == "GET" and wants_html():
             return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
         body, status = render_error(exc.status, exc.code, exc.message)
-        return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        if isinstance(exc, RateLimited):
+            headers["RateLimit-Policy"] = exc.limit
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected_error(exc: Exception):
@@ -142,4 +176,13 @@ def init_app(app: Flask) -> None:
     def handle_http_error(exc: HTTPException):
         # One code for "too large", whether the body or the geometry in it is.
         code = TooLarge.code if exc.code == 413 else (exc.name or "Error").replace(" ", "")
-        return render_error(exc.code or 500, code, exc.description or exc.name)
+        message = exc.description or exc.name
+        if exc.code == 413:
+            from .limits import size
+
+            limit = request.max_content_length
+            message = _("the request body is over the %(limit)s this service accepts", limit=size(limit)) \
+                if limit else message
+        body, status = render_error(exc.code or 500, code, message)
+        # Werkzeug's own headers of the error: a 405's Allow, which HTTP requires.
+        return body, status, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]

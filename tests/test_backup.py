@@ -29,8 +29,8 @@ TEMPLATE_DB = "heritage_map_backup_seeded"
 TARGET_DB = "heritage_map_backup"
 OLD_DB = "heritage_map_backup_old"
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-# Every table of the app: the models' and the bookkeeping of migrations and of tile versions.
-TABLES = sorted([t.name for t in Base.metadata.sorted_tables] + ["alembic_version", "layer_versions"])
+# Every table of the app: the models' and the bookkeeping of migrations, tile versions and rate limits.
+TABLES = sorted([t.name for t in Base.metadata.sorted_tables] + ["alembic_version", "layer_versions", "rate_counts"])
 
 
 def plain(url: str, dbname: str) -> str:
@@ -275,7 +275,7 @@ def test_a_restore_that_fails_part_way_leaves_the_old_records_and_files(run, tar
     assert run("db", "backup", tmp_path / "backup.tar").exit_code == 0
     change_records(target)
     with psycopg.connect(plain(target, TARGET_DB), autocommit=True) as conn:
-        # Not in the backup and depending on a table in it: pg_restore cannot drop `sites` and stops.
+        # Not the app's and depending on one of its tables: the restore cannot drop `sites` and stops.
         conn.execute("CREATE VIEW site_names AS SELECT name_en FROM sites")
     changed = fingerprint(target)
     uploads.mkdir(parents=True)
@@ -284,7 +284,7 @@ def test_a_restore_that_fails_part_way_leaves_the_old_records_and_files(run, tar
     result = run("db", "restore", tmp_path / "backup.tar", "--yes")
     assert result.exit_code == 1
     assert result.output.startswith("Error: pg_restore (nothing was changed) failed: ")
-    assert "cannot drop table public.sites because other objects depend on it" in result.output
+    assert "view public.site_names depends on table public.sites" in result.output
     assert fingerprint(target) == changed
     assert [p.name for p in uploads.parent.iterdir()] == ["uploads"] and (uploads / "kept.jpg").read_bytes() == b"kept"
 

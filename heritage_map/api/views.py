@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import crs, db, freshness, params
 from ..catalogue import layers, queries, search
@@ -102,4 +102,6 @@ def export(collection: str):
         raise NotFound(f"no collection {collection!r} to export (known: {', '.join(known)})")
     params.known_only(request.args, {"format", "crs"})
     fmt = params.choice(request.args, "format", tuple(files.FORMATS)) or "geojson"
-    return send_frame(exports.layer_frame(db.session(), layer, **match), collection, fmt)
+    session = db.session()
+    db.allow_longer(session, current_app.config["EXPORT_STATEMENT_TIMEOUT"])
+    return send_frame(exports.layer_frame(session, layer, **match), collection, fmt)

@@ -234,7 +234,7 @@ def parse_page(c: collections.Collection) -> items.Page:
         page.bbox_crs = crs.parse(args.get("bbox-crs"), "bbox-crs")
         page.bbox = items.bbox_lonlat_first(box, page.bbox_crs)
     elif args.get("bbox-crs"):
-        raise InvalidParameter("bbox-crs is given without bbox")
+        crs.parse(args["bbox-crs"], "bbox-crs")  # checked, as the API document says; nothing to apply it to
     parse_filters(page)
     page.q = params.text(args, "q", max_length=search.MAX_QUERY)
     page.sort = params.sortby(args, c.sortables)
@@ -248,6 +248,10 @@ def parse_filters(page: items.Page) -> None:
     args, c = request.args, page.collection
     properties = property_names(c)
     page.interval = params.interval(args)
+    for name in sorted(properties & set(args) & set(c.enums)):
+        # As the API document lists them: a value no record can hold is a mistake to say, not an empty page.
+        if args[name] not in c.enums[name]:
+            raise InvalidParameter(f"{name} must be one of {', '.join(c.enums[name])} (got {args[name]!r})")
     page.equals = {name: property_value(c.queryables[name], args[name]) for name in sorted(properties & set(args))}
     if args.get("filter"):
         filter_crs = args.get("filter-crs")

@@ -17,25 +17,35 @@ def _param(name: str, description: str, schema: dict, style: str | None = None, 
     return out
 
 
+def _crs_schema() -> dict:
+    """Return the schema of a CRS parameter: a served CRS's URI, or the short forms crs.parse also takes."""
+    codes = "|".join(str(c.srid) for c in crs.SUPPORTED if c.uri.startswith(crs.EPSG))
+    # Any case (the server upper-cases), as ECMA regexes have no flag for it; a safe CURIE in brackets too.
+    short = rf"^\[?([Ee][Pp][Ss][Gg]:({codes})|([Oo][Gg][Cc]:)?[Cc][Rr][Ss]84)\]?$"
+    return {"type": "string", "anyOf": [{"enum": [c.uri for c in crs.SUPPORTED]}, {"pattern": short}]}
+
+
 PARAMETERS = {
     "f": _param("f", "Response format (default: by the Accept header, else JSON).",
                 {"type": "string", "enum": ["json", "html"]}),
     # As OGC's own fragment has it: a larger limit is not an error, the server uses the maximum instead.
-    "limit": _param("limit", f"Number of features per page (1 to {MAX_LIMIT:,}; larger values are clamped).",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+    # No "maximum": a schema with one declares 10,001 invalid, which the server takes (as the standard asks).
+    "limit": _param("limit", f"Number of features per page (1 to {MAX_LIMIT:,}; larger values are clamped to "
+                             f"{MAX_LIMIT:,}).",
+                    {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}),
     "bbox": _param("bbox", "Features meeting this box: lower corner then upper corner, in bbox-crs axis order.",
                    {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, "form", False),
-    "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84).",
-                       {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+    "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84); checked, and otherwise unused, without bbox.",
+                       _crs_schema()),
     "crs": _param("crs", "CRS of the response geometries (default CRS84).",
-                  {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+                  _crs_schema()),
     "datetime": _param("datetime", "RFC 3339 instant or interval (open ends as ..) on the record's update time.",
                        {"type": "string"}),
     "filter": _param("filter", "A CQL2 filter (text or JSON, see filter-lang).", {"type": "string"}),
     "filter-lang": _param("filter-lang", "Language of filter.", {"type": "string",
                                                                  "enum": ["cql2-text", "cql2-json"]}),
     "filter-crs": _param("filter-crs", "CRS of geometries in filter (default CRS84).",
-                         {"type": "string", "format": "uri", "enum": [c.uri for c in crs.SUPPORTED]}),
+                         _crs_schema()),
     "sortby": _param("sortby", "Sort keys, comma-separated, each prefixed with - for descending.",
                      {"type": "string"}),
     "q": _param("q", "Words to find in the names and descriptions, in any language: case, accents, Arabic letter "
@@ -44,13 +54,60 @@ PARAMETERS = {
                      {"type": "string"}),
 }
 
+LINK = {"type": "object", "required": ["href", "rel"],
+        "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
+                       "title": {"type": "string"}, "templated": {"type": "boolean"}}}
+LINKS = {"type": "array", "items": {"$ref": "#/components/schemas/link"}}
+SCHEMAS = {
+    "link": LINK,
+    "landingPage": {"type": "object", "required": ["links"], "properties": {
+        "title": {"type": "string"}, "description": {"type": "string"}, "links": LINKS}},
+    "confClasses": {"type": "object", "required": ["conformsTo"], "properties": {
+        "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+    "collection": {"type": "object", "required": ["id", "links"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"}, "links": LINKS,
+        "extent": {"type": "object"}, "itemType": {"type": "string"},
+        "crs": {"type": "array", "items": {"type": "string"}}, "storageCrs": {"type": "string"}}},
+    "collections": {"type": "object", "required": ["links", "collections"], "properties": {
+        "links": LINKS, "collections": {"type": "array", "items": {"$ref": "#/components/schemas/collection"}}}},
+    "featureGeoJSON": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "geometry": {"type": "object", "nullable": True},
+        "properties": {"type": "object", "nullable": True}, "id": {"oneOf": [{"type": "string"},
+                                                                               {"type": "integer"}]},
+        "links": LINKS}},
+    "featureCollectionGeoJSON": {"type": "object", "required": ["type", "features"], "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/featureGeoJSON"}},
+        "links": LINKS, "timeStamp": {"type": "string", "format": "date-time"},
+        "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0}}},
+    # The one error body: these two members and no others.
+    "exception": {"type": "object", "required": ["code", "description"], "additionalProperties": False,
+                  "properties": {"code": {"type": "string"}, "description": {"type": "string"}}},
+}
+
+
+def _schema(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 JSON = {"application/json": {"schema": {"type": "object"}}}
 GEOJSON = {"application/geo+json": {"schema": {"type": "object"}}}
 HTML = {"text/html": {"schema": {"type": "string"}}}
-ERROR = {"description": "An OGC exception: a JSON object with code and description.",
-         "content": {"application/json": {"schema": {"type": "object", "required": ["code", "description"],
-                                                     "properties": {"code": {"type": "string"},
-                                                                    "description": {"type": "string"}}}}}}
+# An error is JSON to clients and a page to people (f=html or a browser's Accept), as every response is.
+ERROR = {"description": "An OGC exception: a JSON object with code and description (a page for f=html).",
+         "content": {"application/json": {"schema": _schema("exception")}, **HTML}}
+UNAVAILABLE = {"description": "The database cannot be reached just now, or the query ran past the statement "
+                              "timeout; Retry-After says when to try again.",
+               "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+               "content": {"application/json": {"schema": _schema("exception")}, **HTML}}
+
+
+def _json(schema: str) -> dict:
+    return {"application/json": {"schema": _schema(schema)}}
+
+
+def _geojson(schema: str) -> dict:
+    return {"application/geo+json": {"schema": _schema(schema)}}
 
 
 def _get(summary: str, content: dict, params: list[str] = (), path_params: list[dict] = (), op_id: str = "") -> dict:
@@ -59,7 +116,9 @@ def _get(summary: str, content: dict, params: list[str] = (), path_params: list[
         "parameters": [*path_params, *({"$ref": f"#/components/parameters/{p}"} for p in params)],
         "responses": {"200": {"description": summary, "content": {**content, **HTML}},
                       "400": {"$ref": "#/components/responses/Error"},
-                      "404": {"$ref": "#/components/responses/Error"}},
+                      "404": {"$ref": "#/components/responses/Error"},
+                      "406": {"$ref": "#/components/responses/Error"},
+                      "503": {"$ref": "#/components/responses/Unavailable"}},
     }}
 
 
@@ -92,7 +151,7 @@ def _property_params(c: Collection) -> list[dict]:
 def _items_path(c: Collection) -> dict:
     """Return one collection's items path, listing its property filters as well as the common parameters."""
     # GDAL sends an attribute filter to the server as ?property=value only for parameters it finds listed here.
-    path = _get(f"{c.title}: features", GEOJSON, ITEM_PARAMS, op_id=f"getFeatures-{c.id}")
+    path = _get(f"{c.title}: features", _geojson("featureCollectionGeoJSON"), ITEM_PARAMS, op_id=f"getFeatures-{c.id}")
     path["get"]["parameters"].extend(_property_params(c))
     return path
 
@@ -136,20 +195,23 @@ def document(server: str) -> dict:
                  "license": {"name": "MIT"}},
         "servers": [{"url": server}],
         "paths": {
-            "/": _get("Landing page", JSON, ["f"], op_id="getLandingPage"),
-            "/conformance": _get("Conformance classes", JSON, ["f"], op_id="getConformance"),
+            "/": _get("Landing page", _json("landingPage"), ["f"], op_id="getLandingPage"),
+            "/conformance": _get("Conformance classes", _json("confClasses"), ["f"], op_id="getConformance"),
             "/api": _get("This API definition", {"application/vnd.oai.openapi+json;version=3.0":
                                                  {"schema": {"type": "object"}}}, ["f"], op_id="getApi"),
-            "/collections": _get("Collections", JSON, ["f"], op_id="getCollections"),
-            "/collections/{collectionId}": _get("A collection", JSON, ["f"], [cid], "describeCollection"),
+            "/collections": _get("Collections", _json("collections"), ["f"], op_id="getCollections"),
+            "/collections/{collectionId}": _get("A collection", _json("collection"), ["f"], [cid],
+                                                "describeCollection"),
             "/collections/{collectionId}/queryables": _get(
                 "Queryable properties", {"application/schema+json": {"schema": {"type": "object"}}}, ["f"], [cid],
                 "getQueryables"),
-            "/collections/{collectionId}/items": _get("Features", GEOJSON, ITEM_PARAMS, [cid], "getFeatures"),
-            "/collections/{collectionId}/items/{featureId}": _get("A feature", GEOJSON, ["f", "crs"], [cid, fid],
-                                                                  "getFeature"),
+            "/collections/{collectionId}/items": _get("Features", _geojson("featureCollectionGeoJSON"), ITEM_PARAMS,
+                                                      [cid], "getFeatures"),
+            "/collections/{collectionId}/items/{featureId}": _get("A feature", _geojson("featureGeoJSON"),
+                                                                  ["f", "crs"], [cid, fid], "getFeature"),
             **{f"/collections/{c.id}/items": _items_path(c) for c in COLLECTIONS.values()},
             **_tile_paths(cid),
         },
-        "components": {"parameters": PARAMETERS, "responses": {"Error": ERROR}},
+        "components": {"parameters": PARAMETERS, "schemas": SCHEMAS,
+                       "responses": {"Error": ERROR, "Unavailable": UNAVAILABLE}},
     }

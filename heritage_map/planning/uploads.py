@@ -22,6 +22,52 @@ from ..transfer.files import ImportFailed, read_file
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".kml", ".gpx", ".gpkg", ".zip")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+# What a zipped Shapefile may unpack to: 10,000 vertices and their attributes take well under 1 MB.
+MAX_UNPACKED = 100 * 1024 * 1024
+
+
+# A MultiPolygon's coordinates are four arrays deep, in a Feature in a FeatureCollection in a
+# GeometryCollection: nine levels of objects and arrays. Shapely walks coordinates recursively, so a
+# deeper document (a thousand brackets) would exhaust Python's stack before any check refused it.
+MAX_DEPTH = 16
+
+
+def load_json(data: str | bytes):
+    """Return the JSON document `data`, or raise InvalidParameter when it is malformed or nested too deep.
+
+    >>> load_json('{"type": "Point"}')
+    {'type': 'Point'}
+    >>> load_json("[" * 20 + "]" * 20)
+    Traceback (most recent call last):
+    ...
+    heritage_map.errors.InvalidParameter: the JSON is nested deeper than 16 levels
+    """
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        doc = None  # deeper than Python's own parser goes (about a thousand levels)
+    except ValueError as exc:
+        raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+    if doc is None and data.strip() not in ("null", b"null") or too_deep(doc):
+        raise InvalidParameter(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+    return doc
+
+
+def too_deep(doc, limit: int = MAX_DEPTH) -> bool:
+    """Tell whether a parsed JSON document nests arrays and objects deeper than `limit` (without recursion).
+
+    >>> too_deep([[[1]]], 3), too_deep([[[1]]], 2), too_deep({"a": [{"b": 1}]}, 2)
+    (False, True, True)
+    """
+    level, depth = [doc], 0
+    while True:
+        containers = [node for node in level if isinstance(node, (list, dict))]
+        depth += 1
+        if not containers:
+            return False
+        if depth > limit:
+            return True
+        level = [child for node in containers for child in (node.values() if isinstance(node, dict) else node)]
 
 
 def from_geojson(doc, *, allowed: tuple[str, ...] | None = None, **checks) -> BaseGeometry:
@@ -30,10 +76,9 @@ def from_geojson(doc, *, allowed: tuple[str, ...] | None = None, **checks) -> Ba
     `checks` go to catalogue.geometry.check (bounds, region, max_vertices, repair).
     """
     if isinstance(doc, (str, bytes)):
-        try:
-            doc = json.loads(doc)
-        except ValueError as exc:
-            raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+        doc = load_json(doc)
+    elif too_deep(doc):
+        raise InvalidParameter(f"the JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(doc, dict) or "type" not in doc:
         raise InvalidParameter("expected a GeoJSON geometry, Feature or FeatureCollection")
     kind = doc["type"]
@@ -46,6 +91,8 @@ def from_geojson(doc, *, allowed: tuple[str, ...] | None = None, **checks) -> Ba
             geom = shape(doc)
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
         raise InvalidGeometry(f"not a readable GeoJSON geometry: {exc}") from None
+    except OverflowError:  # an integer coordinate of 400 digits: no float holds it
+        raise InvalidGeometry("not a readable GeoJSON geometry: a coordinate is too large for a number") from None
     return check(_to_lonlat(geom, doc.get("crs")), **({"allowed": allowed} if allowed else {}), **checks)
 
 
@@ -103,9 +150,16 @@ def _check_content(name: str, suffix: str, data: bytes) -> None:
             and b"<!ENTITY" not in data.upper()
     else:
         try:
-            members = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        except zipfile.BadZipFile:
-            members = []
+            infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            infos = []
+        members = [info.filename for info in infos]
+        unpacked = sum(info.file_size for info in infos)
+        # A zip bomb: a few hundred KB that GDAL would unpack to gigabytes. The sizes are the zip's own
+        # word (a liar's entry is cut by zipfile's CRC and size checks when read), enough to refuse early.
+        if unpacked > MAX_UNPACKED:
+            raise TooLarge(f"{name} would unpack to {unpacked // (1 << 20)} MB; at most "
+                           f"{MAX_UNPACKED // (1 << 20)} MB are accepted")
         ok = any(m.lower().endswith(".shp") for m in members) and all(
             m.lower().endswith(SHAPEFILE_PARTS) and "/" not in m and "\\" not in m for m in members)
     if not ok:

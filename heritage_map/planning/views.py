@@ -45,7 +45,9 @@ def question_input(allowed: tuple[str, ...] | None = None) -> tuple[BaseGeometry
             return uploads.from_upload(upload, allowed=allowed), request.form.to_dict()
     if request.form.get("geometry"):
         return uploads.from_geojson(request.form["geometry"], allowed=allowed), request.form.to_dict()
-    doc = request.get_json(silent=True)
+    # Not get_json(): a body nested a thousand levels deep would stop its parser with a RecursionError (a 500).
+    doc = uploads.load_json(request.get_data(cache=True)) if request.is_json and request.get_data(cache=True) \
+        else None
     if doc is None:
         raise InvalidParameter("send a GeoJSON geometry or Feature as the JSON body, or a file as multipart "
                                "form data (field 'file')")

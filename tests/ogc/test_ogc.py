@@ -100,7 +100,7 @@ def test_the_api_definition_is_a_valid_openapi_3_document_and_renders_as_html(cl
     doc = response.get_json(force=True)
     validate(doc)
     assert doc["openapi"].startswith("3.0")
-    assert doc["components"]["parameters"]["limit"]["schema"]["maximum"] == 10_000
+    assert "larger values are clamped to 10,000" in doc["components"]["parameters"]["limit"]["description"]
     # Each collection's property filters are listed where clients such as GDAL look for them.
     listed = doc["paths"]["/collections/heritage-sites/items"]["get"]["parameters"]
     assert {"category", "sample", "bbox"} <= {p.get("name", p.get("$ref", "").split("/")[-1]) for p in listed}
@@ -339,7 +339,7 @@ def test_an_sql_injection_inside_a_string_literal_is_just_a_string(client, sessi
 HOSTILE = [
     f"{ITEMS}?limit=99999999999999999999999", f"{ITEMS}?limit=1e3", f"{ITEMS}?limit=%00", f"{ITEMS}?bbox=1,2,3,inf",
     f"{ITEMS}?bbox=-1e308,-1e308,1e308,1e308&bbox-crs=EPSG:32629", f"{ITEMS}?bbox=0,0,1e8,1e8&bbox-crs={EPSG}32629",
-    f"{ITEMS}?bbox=1,2,3,4&bbox-crs=EPSG:9999", f"{ITEMS}?bbox-crs=EPSG:4326", f"{ITEMS}?crs=%27;DROP%20TABLE",
+    f"{ITEMS}?bbox=1,2,3,4&bbox-crs=EPSG:9999", f"{ITEMS}?bbox-crs=EPSG:9999", f"{ITEMS}?crs=%27;DROP%20TABLE",
     f"{ITEMS}?datetime=2024-13-01", f"{ITEMS}?datetime=../..", f"{ITEMS}?datetime=2024-02-01/2024-01-01",
     f"{ITEMS}?datetime=2024-01-01T00:00:00%2B25:00", f"{ITEMS}?datetime=%00", f"{ITEMS}?sortby=-nope",
     f"{ITEMS}?sortby=name_en;DROP", f"{ITEMS}?sortby=,", f"{ITEMS}?cursor=%00%00", f"{ITEMS}?filter-lang=sql&filter=1",

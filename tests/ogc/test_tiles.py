@@ -180,7 +180,7 @@ def test_a_repeated_tile_costs_one_version_query(client, connection):
     (f"/ogc/collections/{CID}/tiles/WebMercatorQuad/2/4/0", 404, "tileRow 4 is outside tile matrix 2 (0 to 3)"),
     ("/ogc/collections/trails/tiles/WebMercatorQuad/0/0/0", 404, "no collection 'trails'"),
     (f"/ogc/collections/{CID}/tiles/WebMercatorQuad/0/0/0?limit=5", 400, "limit"),
-    (f"/ogc/collections/{CID}/tiles/WebMercatorQuad/0/0/0?category=nope", 200, ""),
+    (f"/ogc/collections/{CID}/tiles/WebMercatorQuad/0/0/0?category=nope", 400, "category must be one of"),
     (f"/ogc/collections/{CID}/tiles/WebMercatorQuad/0/0/0?filter=nope%20%3D", 400, "filter"),
 ])
 def test_bad_tile_addresses_and_parameters_answer_4xx_with_a_message(client, url, status, message):
