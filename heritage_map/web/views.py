@@ -9,12 +9,17 @@ from ..api.views import filters_of
 from ..catalogue import layers, queries, vocab
 from ..security import csp_nonce
 from ..urls import record_url
-from . import maps
+from . import labels, maps
 from .assets import static_url
 
 bp = Blueprint("web", __name__)
 # Every template names a record the same way: {{ site|localized("name") }}.
 bp.add_app_template_filter(i18n.localized, "localized")
+# Vocabulary values as people read them: {{ site.condition|label("condition") }}.
+bp.add_app_template_filter(labels.label, "label")
+bp.add_app_template_filter(labels.join, "labels")
+bp.add_app_template_filter(labels.translated, "translated")
+bp.add_app_template_global(labels.labels, "vocabulary_labels")
 
 
 def basemap() -> maps.Basemap:
