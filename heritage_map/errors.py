@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from werkzeug.exceptions import HTTPException
 
 from .negotiation import wants_html
@@ -98,8 +98,11 @@ def render_error(status: int, code: str, message: str):
     """
     if not wants_html():
         return jsonify({"code": code, "description": message}), status
-    message = gettext(message) if message else message
-    return render_template("error.html", status=status, code=code, message=message), status
+    translated = gettext(message) if message else message
+    # A message the catalogues do not know is English: marked so, on a page in another language.
+    untranslated = translated == message and get_locale().language != "en"
+    return render_template("error.html", status=status, code=code, message=translated,
+                           message_lang="en" if untranslated else None), status
 
 
 def init_app(app: Flask) -> None:

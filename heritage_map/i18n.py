@@ -126,6 +126,15 @@ def direction(code: str | None) -> str:
     return DIRECTIONS.get(code or "", "ltr")
 
 
+def tamazight_tag(text: str) -> str:
+    """Return the language tag of a Tamazight text: "zgh" in Tifinagh, "zgh-Latn" in Latin letters.
+
+    >>> tamazight_tag("ⵜⴰⵔⵓⴷⴰⵏⵜ"), tamazight_tag("Asif n Sus")
+    ('zgh', 'zgh-Latn')
+    """
+    return "zgh" if any("\u2d30" <= char <= "\u2d7f" for char in text) else "zgh-Latn"
+
+
 def number(value, digits: int = 0) -> str:
     """Return a number (a count, metres, m²) written for the interface language, with at most `digits` decimals."""
     if value is None or value == "":
@@ -183,5 +192,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(mark_language)
     app.jinja_env.globals.update(current_language=current_language, language_alternates=alternates,
-                                 language_names=NAMES, text_direction=direction)
+                                 language_names=NAMES, text_direction=direction, tamazight_tag=tamazight_tag)
     app.jinja_env.filters.update(localized_in=localized_in, number=number)

@@ -25,7 +25,7 @@ def test_a_site_named_only_in_french_is_titled_in_french_on_its_page_and_in_the_
     page = client.get("/sites/only-french").text
     assert "<title>Bab Seulement — Taroudant Heritage Map</title>" in page
     assert '<h1 lang="fr" dir="ltr">Bab Seulement' in page  # read as French, on an English page
-    assert '<a href="/sites/only-french">Bab Seulement</a>' in client.get("/sites").text
+    assert '<a href="/sites/only-french" lang="fr" dir="ltr">Bab Seulement</a>' in client.get("/sites").text
 
 
 def test_every_map_is_handed_the_fallback_order_for_its_popups(client):

@@ -74,7 +74,10 @@
         box.appendChild(text("div", "hm-" + code, other, {lang: code, dir: code === "ar" ? "rtl" : "ltr"}));
       }
     });
-    if (p.name_zgh) box.appendChild(text("div", "hm-zgh", p.name_zgh, {lang: "zgh", dir: "ltr"}));
+    if (p.name_zgh) {
+      var tifinagh = /[\u2d30-\u2d7f]/.test(p.name_zgh);
+      box.appendChild(text("div", "hm-zgh", p.name_zgh, {lang: tifinagh ? "zgh" : "zgh-Latn", dir: "ltr"}));
+    }
     var cat = config.categories[p.category];
     var label = cat ? (cat.label || cat.en) : layerKey === "projects"
       ? say("project", "Project (%(status)s)", {status: (config.statuses || {})[p.status] || p.status})
