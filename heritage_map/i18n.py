@@ -43,8 +43,9 @@ LANGUAGES: dict[str, Language] = {
     "en": Language("en", "English", "en", "ltr"),
 }
 assert tuple(LANGUAGES) == language_urls.CODES
+# Languages' names in the interface language; record text may also be in Tamazight (names), which has no
+# interface of its own.
 NAMES = {"ar": _l("Arabic"), "fr": _l("French"), "en": _l("English"), "zgh": _l("Tamazight")}
-# Record text may also be in Tamazight (names, in Tifinagh), which has no interface of its own.
 DIRECTIONS = {"ar": "rtl"}
 
 bp = Blueprint("languages", __name__)
@@ -167,6 +168,7 @@ def switch(code: str):
     # Only a path on this site: no open redirect to another host.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
+    target = language_urls.split_language(target)[1] or "/"  # /fr/sites asked in Arabic: /ar/sites
     response = redirect(f"{language_urls.neutral_root()}/{code}{target}", 303)
     response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
                         secure=request.is_secure)

@@ -126,6 +126,10 @@ def test_switching_remembers_the_language_and_opens_the_page_in_it(client):
     assert '<html lang="ar" dir="rtl">' in get(client, "/sites").text  # remembered at a URL without language
 
 
+def test_switching_from_a_page_named_with_its_language_opens_it_in_the_new_one(client):
+    assert get(client, "/language/ar?next=/fr/sites", 303).headers["Location"] == "/ar/sites"
+
+
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "\\\\evil.example"])
 def test_the_switcher_sends_nobody_to_another_site(client, target):
     assert get(client, f"/language/fr?next={target}", 303).headers["Location"] == "/fr/"
