@@ -182,7 +182,8 @@ def test_vocabulary_values_are_read_in_the_language(client):
 # ---- numbers and dates ----
 
 def test_numbers_and_dates_are_written_as_each_language_writes_them(app):
-    cases = {"ar": ("12.345,6", "3 ماي 2009"), "fr": ("12\u202f345,6", "3 mai 2009"), "en": ("12,345.6", "May 3, 2009")}
+    cases = {"ar": ("12.345,6", "3 ماي 2009"), "fr": ("12\u202f345,6", "3 mai 2009"),
+             "en": ("12,345.6", "May 3, 2009")}
     for code, (number, date) in cases.items():
         with app.test_request_context("/", headers={"Cookie": f"lang={code}"}):
             assert i18n.number(12345.64, 1) == number, code
@@ -233,8 +234,8 @@ def test_every_text_has_a_translation_in_each_catalogue(code):
 
 def test_every_text_wrapped_in_the_code_and_templates_is_in_the_catalogues(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
-                    "-o", str(pot), "."], cwd=REPO, check=True)
+    subprocess.run([str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
+                    "-k", "_l", "-k", "lazy_gettext", "-k", "N_", "-o", str(pot), "."], cwd=REPO, check=True)
     with pot.open("rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
     for code in CATALOGUES:
