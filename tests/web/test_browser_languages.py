@@ -139,3 +139,11 @@ def test_the_arabic_planner_labels_its_drawing_tools_and_writes_numbers_for_moro
     panel, map_box = box(page, ".planner-panel"), box(page, ".planner-map")
     assert panel["x"] > map_box["x"]  # the side panel is on the right
     assert_offline_and_clean(page)
+
+
+def test_pages_in_other_languages_do_not_download_the_arabic_font(page, live_server):
+    fonts = []
+    page.on("request", lambda r: fonts.append(r.url) if "noto-naskh-arabic" in r.url else None)
+    page.goto(live_server + "/fr/sites")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert fonts == []
