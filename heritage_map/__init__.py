@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import BaseConverter
 
 from .config import STATIC_DIR, TEMPLATES_DIR, from_env, secret_key
+from .language_urls import App
 
 
 class SlugConverter(BaseConverter):
@@ -16,8 +17,9 @@ class SlugConverter(BaseConverter):
 
 def create_app(test_config: dict | None = None, *, engine=None) -> Flask:
     """Create the app; `test_config` overrides settings and `engine` skips database set-up."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR),
-                static_folder=str(STATIC_DIR))
+    # App: Flask whose static URLs stay the same under /ar, /fr and /en (language_urls.py).
+    app = App(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR),
+              static_folder=str(STATIC_DIR))
     app.config.from_mapping(from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_url
 from .devdb.cluster import Cluster
-from .errors import DatabaseUnavailable, DiskFull, QueryTimeout, SetupError
+from .errors import N_, DatabaseUnavailable, DiskFull, QueryTimeout, SetupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The advisory lock key every process of this app takes around first-start set-up ("Heritage" in ASCII).
 SETUP_LOCK = 0x4865726974616765
-UNREACHABLE = "the database cannot be reached just now (it may be restarting); please try again in a few seconds"
-STOPPED = "the database is not running; start it with `heritage-map db start`"
+UNREACHABLE = N_("the database cannot be reached just now (it may be restarting); please try again in a few seconds")
+STOPPED = N_("the database is not running; start it with `heritage-map db start`")
 # SQLSTATEs of a server going away rather than of a failing statement: connection exceptions,
 # shutdown by an administrator or by a crash, and a server that is starting or stopping.
 GONE = ("08", "57P01", "57P02", "57P03")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -139,11 +140,34 @@ class DatabaseUnavailable(HeritageMapError):
         self.reason = reason  # the driver's words, for the log and set-up's message, never for a page
 
 
+def N_(text: str) -> str:
+    """Mark a fixed message for the catalogues (extraction reads N_); a page translates it as it shows it."""
+    return text
+
+
+# Werkzeug's own descriptions of the HTTP errors people meet, so that the catalogues translate them too.
+WERKZEUG_MESSAGES = (
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("The requested URL was not found on the server. If you entered the URL manually please check your "
+       "spelling and try again."),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+)
+
+
 def render_error(status: int, code: str, message: str):
-    """Render one error as a JSON body or an HTML page, by what the client wants."""
+    """Render one error as a JSON body or an HTML page, by what the client wants.
+
+    The JSON body keeps the English that clients may match on; a page says a fixed message in its language
+    (a message that names the request's values has no translation and stays as written).
+    """
     if not wants_html():
         return jsonify({"code": code, "description": message}), status
-    return render_template("error.html", status=status, code=code, message=message), status
+    translated = gettext(message) if message else message
+    # A message the catalogues do not know is English: marked so, on a page in another language.
+    untranslated = translated == message and get_locale().language != "en"
+    return render_template("error.html", status=status, code=code, message=translated,
+                           message_lang="en" if untranslated else None), status
 
 
 def init_app(app: Flask) -> None:
@@ -163,7 +187,7 @@ def init_app(app: Flask) -> None:
     def handle_unexpected_error(exc: Exception):
         # A bug or a failing database: log the details for us, tell the person without leaking SQL.
         app.logger.exception("unexpected error on %s", request.path)
-        return render_error(500, "ServerError", "something went wrong on the server; the error has been logged")
+        return render_error(500, "ServerError", N_("something went wrong on the server; the error has been logged"))
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(exc: CSRFError):

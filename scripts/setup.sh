@@ -45,8 +45,16 @@ install_python() {
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$py" -m venv "$VENV"; }
   # Installed once per set of extras and again only when pyproject.toml changes, so a set-up machine runs offline.
   local stamp="$VENV/.heritage-map-installed$1"
-  if [ -x "$VENV/bin/heritage-map" ] && [ "$stamp" -nt "$ROOT/pyproject.toml" ]; then return 0; fi
-  say "installing the heritage_map package${1:+ with $1}"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT$1"
-  touch "$stamp" "$VENV/.heritage-map-installed"  # the package with extras is the package too
+  if ! { [ -x "$VENV/bin/heritage-map" ] && [ "$stamp" -nt "$ROOT/pyproject.toml" ]; }; then
+    say "installing the heritage_map package${1:+ with $1}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT$1"
+    touch "$stamp" "$VENV/.heritage-map-installed"  # the package with extras is the package too
+  fi
+  compile_catalogues
+}
+
+compile_catalogues() {
+  # The interface's translations: git keeps the .po files, gettext reads .mo files (the app also recompiles a
+  # stale one as it starts; a wheel is built with them, see setup.py).
+  "$VENV/bin/python" -c 'from heritage_map import catalogues, i18n; catalogues.compile_stale(i18n.TRANSLATIONS_DIR)'
 }

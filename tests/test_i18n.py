@@ -23,8 +23,9 @@ def test_the_localized_filter_reads_dicts_and_records_in_the_fallback_order(app,
 def test_a_site_named_only_in_french_is_titled_in_french_on_its_page_and_in_the_index(client, session):
     make_site(session, slug="only-french", name_en=None, name_fr="Bab Seulement", name_ar="باب")
     page = client.get("/sites/only-french").text
-    assert "<title>Bab Seulement — Taroudant Heritage Map</title>" in page and "<h1>Bab Seulement" in page
-    assert '<a href="/sites/only-french">Bab Seulement</a>' in client.get("/sites").text
+    assert "<title>Bab Seulement — Taroudant Heritage Map</title>" in page
+    assert '<h1 lang="fr" dir="ltr">Bab Seulement' in page  # read as French, on an English page
+    assert '<a href="/sites/only-french" lang="fr" dir="ltr">Bab Seulement</a>' in client.get("/sites").text
 
 
 def test_every_map_is_handed_the_fallback_order_for_its_popups(client):

@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # What the build reads; copied, so that building leaves no build/ or egg-info in the work tree.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "heritage_map", "templates", "static", "geodata")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "heritage_map", "templates", "static", "geodata")
 
 # Run from outside the repository with only the installed package on the path: every page a
 # person can reach (those without arguments, the OGC pages as HTML, one record of each collection
@@ -61,7 +61,8 @@ def installed(tmp_path_factory) -> Path:
     (tmp / "src").mkdir()
     for name in SOURCES:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, tmp / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # Without compiled catalogues, as in a clone: the build compiles them (setup.py).
+            shutil.copytree(REPO / name, tmp / "src" / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
             shutil.copy(REPO / name, tmp / "src" / name)
     # No build isolation: setuptools from the test extra builds it, offline.
@@ -81,6 +82,15 @@ def test_the_wheel_holds_the_templates_static_files_and_seed_data_of_the_source_
         shipped = {p.relative_to(REPO / folder): sha256(p) for p in (REPO / folder).rglob("*") if p.is_file()}
         inside = installed / "heritage_map" / folder
         assert {p.relative_to(inside): sha256(p) for p in inside.rglob("*") if p.is_file()} == shipped
+
+
+def test_the_wheel_carries_the_catalogues_compiled(installed):
+    import gettext  # before any app starts from the wheel (which would compile missing ones itself)
+
+    for code, expected in (("ar", "خريطة تراث تارودانت"), ("fr", "Carte du patrimoine de Taroudant")):
+        mo = installed / "heritage_map" / "translations" / code / "LC_MESSAGES" / "messages.mo"
+        with mo.open("rb") as f:
+            assert gettext.GNUTranslations(f).gettext("Taroudant Heritage Map") == expected
 
 
 def test_the_installed_package_serves_every_page_and_static_file(installed, database_url, tmp_path):

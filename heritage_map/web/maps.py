@@ -20,6 +20,7 @@ from .. import i18n
 from ..security import add_nonce
 from ..catalogue import layers, vocab
 from .assets import localize
+from .labels import labels, translated
 
 # Inside the walls, between Place Assarag and the Kasbah.
 MEDINA_CENTRE = (30.4725, -8.8810)
@@ -34,7 +35,7 @@ SORTING = {layer.key: [[view.map_key, view.match] for view in layer.views if vie
 # Folium's own viewport tag forbids zooming (user-scalable=no, maximum-scale=1), which WCAG 1.4.4 does not
 # allow; the pages' base template has its own, which lets people zoom.
 _FOLIUM_VIEWPORT = re.compile(r'<meta\s+name="viewport"[^>]*>\s*', re.IGNORECASE)
-# The works footprint on a screening report.
+# The works footprint on a screening report (its label translated as the map is built).
 FOOTPRINT = ("footprint", "Works footprint", "#d4007a")
 
 
@@ -76,15 +77,15 @@ class Legend(MacroElement):
     _template = Template("""
 {% macro html(this, kwargs) %}
 <details class="map-legend" open>
-  <summary>Legend</summary>
+  <summary>{{ this.strings.legend }}</summary>
   <ul>
   {%- for c in this.categories %}
     <li><span class="awesome-marker awesome-marker-icon-{{ c.color }} legend-marker"><i class="fa fa-{{ c.icon }} icon-white"></i></span>
-        {{ c.en }}<span class="legend-ar" lang="ar" dir="rtl">{{ c.ar }}</span></li>
+        {{ c[this.language] }}{% if this.language != "ar" %}<span class="legend-ar" lang="ar" dir="rtl">{{ c.ar }}</span>{% endif %}</li>
   {%- endfor %}
-    <li><span class="legend-line" style="border-color:#b5651d"></span> Ramparts (estimated outline)</li>
-    <li><span class="legend-line" style="border-color:#5b3c88"></span> Project footprint</li>
-    <li><span class="legend-dot" style="background:#1f5f8b"></span> Association seat</li>
+    <li><span class="legend-line" style="border-color:#b5651d"></span> {{ this.strings.ramparts }}</li>
+    <li><span class="legend-line" style="border-color:#5b3c88"></span> {{ this.strings.footprint }}</li>
+    <li><span class="legend-dot" style="background:#1f5f8b"></span> {{ this.strings.seat }}</li>
   </ul>
 </details>
 {% endmacro %}
@@ -93,7 +94,10 @@ class Legend(MacroElement):
     def __init__(self):
         super().__init__()
         self._name = "Legend"
-        self.categories = list(vocab.CATEGORIES.values())
+        self.categories = [vars(c) for c in vocab.CATEGORIES.values()]
+        self.language = i18n.current_language().code
+        self.strings = {"legend": _("Legend"), "ramparts": _("Ramparts (estimated outline)"),
+                        "footprint": _("Project footprint"), "seat": _("Association seat")}
 
 
 @dataclass
@@ -114,7 +118,7 @@ def _base(location, zoom: int, basemap: Basemap, **kwargs) -> folium.Map:
     # The map's own maxZoom: without a tile layer (basemap 'none') MarkerCluster throws "Map has no maxZoom".
     m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, maxZoom=19, **kwargs)
     if basemap.url.lower() != "none":
-        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name="Basemap", max_zoom=19).add_to(m)
+        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name=_("Basemap"), max_zoom=19).add_to(m)
     return m
 
 
@@ -123,16 +127,20 @@ def _add_loader(m: folium.Map, entries: tuple, config: dict, static_url: Callabl
     """Create the layer groups, hand them to the loader, and link map.js and map.css."""
     groups, clusters = {}, {}
     for key, label, _colour in entries:
-        group = folium.FeatureGroup(name=label, show=True).add_to(m)
+        group = folium.FeatureGroup(name=translated(label), show=True).add_to(m)
         groups[key] = group.get_name()
         if cluster and key in CLUSTERED:
             cluster = MarkerCluster(control=False, options={"showCoverageOnHover": False,
                                                             "maxClusterRadius": 40}).add_to(group)
             clusters[key] = cluster.get_name()
+    language = i18n.current_language()
     config = {**config, "categories": {c.slug: {"icon": c.icon, "color": c.color, "en": c.en, "fr": c.fr,
-                                                 "ar": c.ar, "kind": c.kind} for c in vocab.CATEGORIES.values()},
+                                                 "ar": c.ar, "kind": c.kind,
+                                                 "label": getattr(c, language.code)} for c in vocab.CATEGORIES.values()},
               "colours": {key: colour for key, _label, colour in entries}, "sorting": SORTING,
-              "languages": i18n.languages()}
+              "languages": i18n.languages(language.code), "language": language.code, "dir": language.dir,
+              "locale": language.locale.replace("_", "-"), "strings": {**map_strings(), **config.get("strings", {})},
+              "statuses": labels("status")}
     m.add_child(Loader(groups, clusters, config))
     root = m.get_root()
     if config.get("tiles"):  # only where a layer is drawn from vector tiles: 48 kB the others need not load
@@ -205,8 +213,8 @@ def explorer(basemap: Basemap, sources: dict, static_url: Callable[[str], str], 
     if search is not None:
         m.add_child(search)
         m.get_root().header.add_child(JavascriptLink(static_url("web/search.js")), name="heritage_search_js")
-    Fullscreen(position="topleft").add_to(m)
-    LocateControl(position="topleft", strings={"title": "Show where I am"}).add_to(m)
+    Fullscreen(position="topleft", title=_("Full screen"), title_cancel=_("Exit full screen")).add_to(m)
+    LocateControl(position="topleft", strings={"title": _("Show where I am")}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(Legend())
     localize(m, static_url)
@@ -250,17 +258,19 @@ def planner_map(basemap: Basemap, sources: dict, static_url: Callable[[str], str
     """Return the planner's map: every layer for context, a drawing toolbar for the footprint, a results layer."""
     m = _base(MEDINA_CENTRE, 15, basemap)
     _add_loader(m, LAYERS, {"sources": sources["geojson"], "tiles": sources["tiles"]}, static_url)
-    drawn = folium.FeatureGroup(name="Footprint", show=True).add_to(m)
-    results = folium.FeatureGroup(name="Results", show=True).add_to(m)
+    drawn = folium.FeatureGroup(name=_("Footprint"), show=True).add_to(m)
+    results = folium.FeatureGroup(name=_("Results"), show=True).add_to(m)
     Draw(feature_group=drawn, position="topleft", show_geometry_on_click=False,
          draw_options={"polygon": {"allowIntersection": False, "showArea": False},
                        "polyline": {"showLength": True}, "rectangle": {"showArea": False},
                        "marker": True, "circle": False, "circlemarker": False},
          edit_options={"poly": {"allowIntersection": False}}).add_to(m)
-    Fullscreen(position="topleft").add_to(m)
+    Fullscreen(position="topleft", title=_("Full screen"), title_cancel=_("Exit full screen")).add_to(m)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    categories = {c.slug: c.en for c in vocab.CATEGORIES.values()}
-    m.add_child(Planner(drawn.get_name(), results.get_name(), {"categories": categories}))
+    m.add_child(Planner(drawn.get_name(), results.get_name(), {
+        "categories": labels("category"), "conditions": labels("condition"),
+        "protections": labels("protection_status"), "kinds": labels("kind"), "statuses": labels("status"),
+        "strings": planner_strings(), "locale": i18n.current_language().locale.replace("_", "-")}))
     m.get_root().header.add_child(JavascriptLink(static_url("planning/planner.js")), name="heritage_planner_js")
     localize(m, static_url)
     return m
@@ -272,7 +282,7 @@ def report_map(basemap: Basemap, answer: dict, static_url: Callable[[str], str])
     m = _base(MEDINA_CENTRE, 16, basemap)
     chosen = (*(entry for entry in LAYERS if entry[0] in _record_layers("sites")), FOOTPRINT)
     shapes = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": footprint, "properties": {"slug": "footprint", "name_en": "Works footprint"}}
+        {"type": "Feature", "geometry": footprint, "properties": {"slug": "footprint", "name_en": _("Works footprint")}}
     ] if footprint else []}
     inline = {"sites": json.dumps(answer), "footprint": json.dumps(shapes)}
     bounds = _report_bounds(footprint, answer["features"])
@@ -310,3 +320,57 @@ def render_parts(m: folium.Map, nonce: str) -> dict[str, str]:
     return {"header": add_nonce(header, nonce), "html": add_nonce(root.html.render(), nonce),
             "script": root.script.render()}
 
+
+
+def map_strings() -> dict[str, str]:
+    """Return the texts map.js writes (popups, zoom buttons), in the interface language."""
+    return {
+        "sample": _("Example — invented demo data"), "project": _("Project (%(status)s)"),
+        "association": _("Association"), "estimated": _("Estimated position, not surveyed"),
+        "confidence": _("Position confidence: %(level)s"), "more": _("Read more →"),
+        "zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"),
+        "fallback": _("Not yet written in %(language)s; shown in %(original)s."),
+        "languageNames": {code: str(name) for code, name in i18n.NAMES.items()},
+        "tamazight": _("Tamazight"),
+        "levels": {"surveyed": _("surveyed"), "high": _("high (reference source)"),
+                   "medium": _("medium (one non-authoritative source)"), "low": _("low (rough or contested source)"),
+                   "estimated": _("estimated by us — not surveyed")},
+    }
+
+
+def planner_strings() -> dict[str, str]:
+    """Return the texts planner.js writes (tables, facts, messages, drawing tools), in the interface language."""
+    return {
+        "screening": _("Heritage impact screening"), "within": _("In the area"), "near": _("Near the point"),
+        "summary": _("Summary of the sites in the area"), "name": _("Name"), "category": _("Category"),
+        "protection": _("Protection status"), "condition": _("Condition"), "distance": _("Distance (m)"),
+        "buffer": _("Buffer (m)"), "zoneTouched": _("Zone touched"), "overlap": _("Overlap (m²)"),
+        "inside": _("Inside"), "project": _("Project (%(status)s)"), "association": _("Association"),
+        "httpError": _("the server answered HTTP %(status)s"), "noFootprint": _("No footprint yet."),
+        "file": _("File: %(name)s"), "drawn": _("Drawn %(shape)s."), "point": _("Point: %(lon)s, %(lat)s."),
+        "polygon": _("polygon"), "line": _("line"), "pointShape": _("point"),
+        "reading": _("Reading %(name)s…"), "choosePoint": _("Click the map (or draw a marker) to choose the point "
+                                                             "to search around."),
+        "drawFirst": _("Draw a footprint on the map or upload a file first."), "asking": _("Asking…"),
+        "preparing": _("Preparing the %(format)s file…"),
+        "stillReading": _("The uploaded file is still being read, or could not be read."),
+        "touched": _("Protection zone touched"), "withinDistance": _("Within the distance"),
+        "away": _("%(distance)s m away"), "wholly": _("Wholly inside"), "partly": _("Partly inside"),
+        "footprint": _("Footprint"), "zonesTouched": _("Protection zones touched"),
+        "sitesWithin": _("Sites within %(distance)s m"), "meeting": _("Records meeting the area"),
+        "recordsWithin": _("Records within %(distance)s m"), "area": _("Area"), "sites": _("Sites"),
+        "byCategory": _("By category"), "byCondition": _("By condition"),
+        "byProtection": _("By protection status"), "byKind": _("By kind"), "example": _("example"),
+        "results": _("%(title)s: %(count)s results"), "oneResult": _("%(title)s: 1 result"),
+        "nothing": _("Nothing found."), "zoneYes": _("zone touched"), "zoneNo": _("no"),
+        "whollyShort": _("wholly"), "partlyShort": _("partly"), "ha": _("ha"), "m2": _("m²"),
+        "drawPolygon": _("Draw a polygon"), "drawLine": _("Draw a line"), "drawRectangle": _("Draw a rectangle"),
+        "drawMarker": _("Draw a marker"), "editLayers": _("Edit the footprint"),
+        "deleteLayers": _("Delete the footprint"), "startShape": _("Click to start drawing the shape."),
+        "continueShape": _("Click to continue drawing the shape."),
+        "finishShape": _("Click the first point to close this shape."),
+        "startLine": _("Click to start drawing the line."), "continueLine": _("Click to continue drawing the line."),
+        "finishLine": _("Click the last point to finish the line."),
+        "placeMarker": _("Click the map to place the marker."),
+        "rectangle": _("Click and drag to draw a rectangle."),
+    }

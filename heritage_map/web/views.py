@@ -18,13 +18,18 @@ from ..photos import queries as photos
 from ..planning import questions
 from ..security import csp_nonce
 from ..urls import record_url
-from . import maps, offline
+from . import labels, maps, offline
 from .assets import static_url
 from .sources import map_sources
 
 bp = Blueprint("web", __name__)
 # Every template names a record the same way: {{ site|localized("name") }}.
 bp.add_app_template_filter(i18n.localized, "localized")
+# Vocabulary values as people read them: {{ site.condition|label("condition") }}.
+bp.add_app_template_filter(labels.label, "label")
+bp.add_app_template_filter(labels.join, "labels")
+bp.add_app_template_filter(labels.translated, "translated")
+bp.add_app_template_global(labels.labels, "vocabulary_labels")
 
 
 def basemap() -> maps.Basemap:

@@ -7,16 +7,16 @@
 
   var COLOURS = {touched: "#c0392b", near: "#e08e0b", inside: "#1f5f8b", partly: "#5fa8d3",
                  point: "#5b3c88", footprint: "#d4007a", zone: "#777777"};
+  // Titles and column headings are keys of the texts the server sends in the page's language (config.strings).
   var QUESTIONS = {
-    screening: {title: "Heritage impact screening", columns: [
-      ["Name"], ["Category"], ["Protection status"], ["Condition"], ["Distance (m)", "num"], ["Buffer (m)", "num"],
-      ["Zone touched"], ["Overlap (m\u00b2)", "num"]]},
-    within: {title: "In the area", columns: [
-      ["Name"], ["Category"], ["Protection status"], ["Condition"], ["Inside"]]},
-    near: {title: "Near the point", columns: [
-      ["Name"], ["Category"], ["Protection status"], ["Condition"], ["Distance (m)", "num"]]},
-    summary: {title: "Summary of the sites in the area", columns: []}
+    screening: {title: "screening", columns: [
+      ["name"], ["category"], ["protection"], ["condition"], ["distance", "num"], ["buffer", "num"],
+      ["zoneTouched"], ["overlap", "num"]]},
+    within: {title: "within", columns: [["name"], ["category"], ["protection"], ["condition"], ["inside"]]},
+    near: {title: "near", columns: [["name"], ["category"], ["protection"], ["condition"], ["distance", "num"]]},
+    summary: {title: "summary", columns: []}
   };
+
 
   var P = null;  // the page: map, layer groups, elements, footprint
   var state = {ready: false, busy: false, runs: 0, question: null, count: 0, drawn: 0, errors: []};
@@ -26,29 +26,42 @@
   var el = window.HeritageMap.text;
   var title = window.HeritageMap.title;
 
+  function t(key, values) {
+    var strings = (P && P.config.strings) || {};
+    return window.HeritageMap.fill(strings[key] || key, values || {});
+  }
+
   function empty(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
   function $(id) { return document.getElementById(id); }
 
-  function words(value) {
-    return value === null || value === undefined || value === "" ? "\u2014" : String(value).replace(/_/g, " ");
+  // A vocabulary value as people read it in the page's language (the server sends the labels), else its words.
+  function words(value, labels) {
+    if (value === null || value === undefined || value === "") return "\u2014";
+    return (labels || {})[value] || String(value).replace(/_/g, " ");
   }
 
+  // Numbers as the page's language writes them (ar-MA: 12.345,6; fr-MA: 12 345,6).
   function metres(value, digits) {
     if (value === null || value === undefined || value === "") return "\u2014";
-    return Number(value).toLocaleString("en", {maximumFractionDigits: digits === undefined ? 1 : digits});
+    return Number(value).toLocaleString(P.config.locale || "en",
+                                        {maximumFractionDigits: digits === undefined ? 1 : digits});
+  }
+
+  function count(n) {
+    return metres(n, 0);
   }
 
   function area(m2) {
-    return m2 >= 10000 ? metres(m2 / 10000, 2) + " ha" : metres(m2, 0) + " m\u00b2";
+    return m2 >= 10000 ? metres(m2 / 10000, 2) + " " + t("ha") : metres(m2, 0) + " " + t("m2");
   }
 
   function category(p) {
     if (p.category) return P.config.categories[p.category] || words(p.category);
-    if (p.status) return "Project (" + p.status + ")";
-    return "Association";
+    if (p.status) return t("project", {status: words(p.status, P.config.statuses)});
+    return t("association");
   }
 
   // ---- messages ----
@@ -82,7 +95,7 @@
     return response.text().then(function (body) {
       var info = null;
       try { info = JSON.parse(body); } catch (e) { info = null; }
-      var description = info && info.description ? info.description : "the server answered HTTP " + response.status;
+      var description = info && info.description ? info.description : t("httpError", {status: response.status});
       throw new ApiError(response.status, (info && info.code) || "HTTP " + response.status, description);
     });
   }
@@ -110,17 +123,17 @@
   }
 
   function describeFootprint() {
-    var text = "No footprint yet.";
+    var text = t("noFootprint");
     if (P.file) {
-      text = "File: " + P.file.name;
+      text = t("file", {name: P.file.name});
       if (P.fileArea !== null) text += " (" + area(P.fileArea) + ")";
     } else {
       var geometry = drawnGeometry();
-      if (geometry) text = "Drawn " + ({Polygon: "polygon", LineString: "line", Point: "point"}[geometry.type] ||
-                                       geometry.type) + ".";
+      var shapes = {Polygon: t("polygon"), LineString: t("line"), Point: t("pointShape")};
+      if (geometry) text = t("drawn", {shape: shapes[geometry.type] || geometry.type});
     }
     if (P.point && question() === "near") {
-      text += " Point: " + P.point.lng.toFixed(5) + ", " + P.point.lat.toFixed(5) + ".";
+      text += " " + t("point", {lon: P.point.lng.toFixed(5), lat: P.point.lat.toFixed(5)});
     }
     P.el.footprint.textContent = text;
   }
@@ -153,7 +166,7 @@
     var body = new FormData();
     body.append("file", file, file.name);
     body.append("distance", "0");
-    status("Reading " + file.name + "\u2026");
+    status(t("reading", {name: file.name}));
     fetch(P.urls.screeningUrl, {method: "POST", body: body, headers: {Accept: "application/geo+json"}})
       .then(function (r) { return r.ok ? r.json() : failure(r); })
       .then(function (data) {
@@ -193,7 +206,7 @@
     var layer = P.el.layer.value;
     if (q === "near") {
       var point = nearPoint();
-      if (!point) throw new Error("Click the map (or draw a marker) to choose the point to search around.");
+      if (!point) throw new Error(t("choosePoint"));
       return {question: q, method: "GET", url: P.urls.nearUrl,
               query: {lon: point.lng.toFixed(7), lat: point.lat.toFixed(7), radius: P.el.radius.value, layer: layer}};
     }
@@ -208,7 +221,7 @@
       return {question: q, method: "POST", url: url, query: {}, body: form};
     }
     var geometry = drawnGeometry();
-    if (!geometry) throw new Error("Draw a footprint on the map or upload a file first.");
+    if (!geometry) throw new Error(t("drawFirst"));
     fields.geometry = geometry;
     return {question: q, method: "POST", url: url, query: {}, body: JSON.stringify(fields),
             headers: {"Content-Type": "application/json"}};
@@ -235,7 +248,7 @@
     state.busy = true;
     P.el.run.disabled = true;
     document.documentElement.setAttribute("data-planner-state", "running");
-    status("Asking\u2026");
+    status(t("asking"));
     send(request)
       .then(function (r) { return r.ok ? r.json() : failure(r); })
       .then(function (data) {
@@ -256,7 +269,7 @@
     if (!P.last || P.last.request.question === "summary") return;
     hideMessage();
     var crs = P.el.crs.value;
-    status("Preparing the " + format + " file\u2026");
+    status(t("preparing", {format: format}));
     send(P.last.request, {format: format, crs: crs})
       .then(function (r) {
         if (!r.ok) return failure(r);
@@ -284,8 +297,7 @@
     hideMessage();
     var geometry = P.file ? P.fileFootprint : drawnGeometry();
     if (!geometry) {
-      report(new Error(P.file ? "The uploaded file is still being read, or could not be read."
-                              : "Draw a footprint on the map or upload a file first."));
+      report(new Error(P.file ? t("stillReading") : t("drawFirst")));
       return;
     }
     var form = el("form", null, null, {method: "post", action: P.urls.reportUrl, target: "_blank"});
@@ -333,10 +345,10 @@
     var box = el("div", "planner-tip");
     box.appendChild(el("strong", null, title(p)));
     if (q === "screening") {
-      box.appendChild(el("div", null, p.zone_touched ? "Protection zone touched" : "Within the distance"));
+      box.appendChild(el("div", null, p.zone_touched ? t("touched") : t("withinDistance")));
     }
-    if (p.distance_m !== undefined) box.appendChild(el("div", null, metres(p.distance_m) + " m away"));
-    if (q === "within") box.appendChild(el("div", null, p.inside ? "Wholly inside" : "Partly inside"));
+    if (p.distance_m !== undefined) box.appendChild(el("div", null, t("away", {distance: metres(p.distance_m)})));
+    if (q === "within") box.appendChild(el("div", null, p.inside ? t("wholly") : t("partly")));
     return box;
   }
 
@@ -407,33 +419,36 @@
 
   function showCounts(q, data) {
     var box = P.el.summary;
-    box.appendChild(el("h2", null, QUESTIONS[q].title));
+    box.appendChild(el("h2", null, t(QUESTIONS[q].title)));
     var list = el("dl", "planner-facts");
     if (q === "screening") {
       var touched = data.features.filter(function (f) { return f.properties.zone_touched; }).length;
       var within = data.features.filter(function (f) { return f.properties.distance_m <= data.distance_m; }).length;
-      fact(list, "Footprint", area(data.footprint_area_m2));
-      fact(list, "Protection zones touched", String(touched));
-      fact(list, "Sites within " + metres(data.distance_m, 0) + " m", String(within));
+      fact(list, t("footprint"), area(data.footprint_area_m2));
+      fact(list, t("zonesTouched"), count(touched));
+      fact(list, t("sitesWithin", {distance: metres(data.distance_m, 0)}), count(within));
     } else if (q === "within") {
       var inside = data.features.filter(function (f) { return f.properties.inside; }).length;
-      fact(list, "Records meeting the area", String(data.features.length));
-      fact(list, "Wholly inside", String(inside));
+      fact(list, t("meeting"), count(data.features.length));
+      fact(list, t("wholly"), count(inside));
     } else {
-      fact(list, "Records within " + metres(P.last.request.query.radius || 200, 0) + " m", String(data.features.length));
+      fact(list, t("recordsWithin", {distance: metres(P.last.request.query.radius || 200, 0)}),
+           count(data.features.length));
     }
     box.appendChild(list);
   }
 
   function showSummary(data) {
     var box = P.el.summary;
-    box.appendChild(el("h2", null, QUESTIONS.summary.title));
+    box.appendChild(el("h2", null, t(QUESTIONS.summary.title)));
     var list = el("dl", "planner-facts");
-    fact(list, "Area", area(data.area_m2));
-    fact(list, "Sites", String(data.total));
+    fact(list, t("area"), area(data.area_m2));
+    fact(list, t("sites"), count(data.total));
     box.appendChild(list);
-    [["category", "By category"], ["condition", "By condition"], ["protection_status", "By protection status"],
-     ["kind", "By kind"]].forEach(function (part) {
+    var labels = {category: P.config.categories, condition: P.config.conditions,
+                  protection_status: P.config.protections, kind: P.config.kinds};
+    [["category", t("byCategory")], ["condition", t("byCondition")], ["protection_status", t("byProtection")],
+     ["kind", t("byKind")]].forEach(function (part) {
       var counts = data[part[0]] || {};
       var keys = Object.keys(counts);
       if (!keys.length) return;
@@ -442,8 +457,8 @@
       var body = el("tbody");
       keys.forEach(function (k) {
         var row = el("tr");
-        row.appendChild(el("td", null, part[0] === "category" ? (P.config.categories[k] || words(k)) : words(k)));
-        row.appendChild(el("td", "num", String(counts[k])));
+        row.appendChild(el("td", null, words(k, labels[part[0]])));
+        row.appendChild(el("td", "num", count(counts[k])));
         body.appendChild(row);
       });
       table.appendChild(body);
@@ -459,11 +474,13 @@
     } else {
       cell.appendChild(el("span", null, name));
     }
-    var fr = p.name_fr || p.title_fr;
-    if (fr && fr !== name) cell.appendChild(el("span", "planner-alt", fr, {lang: "fr"}));
-    var ar = p.name_ar || p.title_ar;
-    if (ar) cell.appendChild(el("span", "planner-alt", ar, {lang: "ar", dir: "rtl"}));
-    if (p.sample) cell.appendChild(el("span", "sample-tag", "example"));
+    ["ar", "fr", "en"].forEach(function (code) {
+      var other = p["name_" + code] || p["title_" + code];
+      if (other && other !== name) {
+        cell.appendChild(el("span", "planner-alt", other, {lang: code, dir: code === "ar" ? "rtl" : "ltr"}));
+      }
+    });
+    if (p.sample) cell.appendChild(el("span", "sample-tag", t("example")));
     return cell;
   }
 
@@ -472,14 +489,15 @@
     var head = table.tHead, body = table.tBodies[0];
     empty(head);
     empty(body);
-    P.el.resultsTitle.textContent = QUESTIONS[q].title + ": " + data.features.length + " result" +
-      (data.features.length === 1 ? "" : "s");
+    var n = data.features.length;
+    P.el.resultsTitle.textContent = n === 1 ? t("oneResult", {title: t(QUESTIONS[q].title)})
+      : t("results", {title: t(QUESTIONS[q].title), count: count(n)});
     var row = el("tr");
-    QUESTIONS[q].columns.forEach(function (c) { row.appendChild(el("th", c[1] || null, c[0], {scope: "col"})); });
+    QUESTIONS[q].columns.forEach(function (c) { row.appendChild(el("th", c[1] || null, t(c[0]), {scope: "col"})); });
     head.appendChild(row);
     if (!data.features.length) {
       var none = el("tr");
-      none.appendChild(el("td", "planner-none", "Nothing found.", {colspan: String(QUESTIONS[q].columns.length)}));
+      none.appendChild(el("td", "planner-none", t("nothing"), {colspan: String(QUESTIONS[q].columns.length)}));
       body.appendChild(none);
       return;
     }
@@ -489,15 +507,15 @@
                   {"data-slug": p.slug});
       tr.appendChild(nameCell(p));
       tr.appendChild(el("td", null, category(p)));
-      tr.appendChild(el("td", null, words(p.protection_status)));
-      tr.appendChild(el("td", null, words(p.condition)));
+      tr.appendChild(el("td", null, words(p.protection_status, P.config.protections)));
+      tr.appendChild(el("td", null, words(p.condition, P.config.conditions)));
       if (q === "screening") {
         tr.appendChild(el("td", "num", metres(p.distance_m)));
         tr.appendChild(el("td", "num", metres(p.buffer_m, 0)));
-        tr.appendChild(el("td", "planner-zone", p.zone_touched ? "zone touched" : "no"));
+        tr.appendChild(el("td", "planner-zone", p.zone_touched ? t("zoneYes") : t("zoneNo")));
         tr.appendChild(el("td", "num", metres(p.overlap_m2, 0)));
       } else if (q === "within") {
-        tr.appendChild(el("td", null, p.inside ? "wholly" : "partly"));
+        tr.appendChild(el("td", null, p.inside ? t("whollyShort") : t("partlyShort")));
       } else {
         tr.appendChild(el("td", "num", metres(p.distance_m)));
       }
@@ -516,6 +534,29 @@
     describeFootprint();
   }
 
+  // Leaflet.draw's texts: its tooltips are read from L.drawLocal as a tool starts; its buttons were made already.
+  function translateDrawing(strings) {
+    if (!strings.drawPolygon || !window.L || !L.drawLocal) return;
+    var handlers = L.drawLocal.draw.handlers;
+    handlers.polygon.tooltip = {start: strings.startShape, cont: strings.continueShape, end: strings.finishShape};
+    handlers.polyline.tooltip = {start: strings.startLine, cont: strings.continueLine, end: strings.finishLine};
+    handlers.marker.tooltip = {start: strings.placeMarker};
+    handlers.rectangle.tooltip = {start: strings.rectangle};
+    handlers.simpleshape.tooltip = {end: strings.finishLine};
+    [["polygon", strings.drawPolygon], ["polyline", strings.drawLine], ["rectangle", strings.drawRectangle],
+     ["marker", strings.drawMarker]].forEach(function (pair) {
+      L.drawLocal.draw.toolbar.buttons[pair[0]] = pair[1];
+      Array.prototype.forEach.call(document.querySelectorAll(".leaflet-draw-draw-" + pair[0]), function (a) {
+        a.title = pair[1];
+      });
+    });
+    [["edit", strings.editLayers], ["remove", strings.deleteLayers]].forEach(function (pair) {
+      Array.prototype.forEach.call(document.querySelectorAll(".leaflet-draw-edit-" + pair[0]), function (a) {
+        a.title = pair[1];
+      });
+    });
+  }
+
   function init(map, groups, config) {
     var root = $("planner");
     P = {
@@ -529,6 +570,7 @@
            crs: $("planner-crs"), report: $("planner-report"), resultsBox: $("planner-results"),
            resultsTitle: $("planner-results-title"), table: $("planner-table")}
     };
+    translateDrawing(P.config.strings || {});
     // Results above the markers of the context layers, below tooltips and popups.
     map.createPane("plannerResults").style.zIndex = 620;
     P.fileLayer = L.featureGroup().addTo(map);

@@ -13,19 +13,35 @@
   }
 
   // The order to look for a record's text in, given to load() by the server (heritage_map/i18n.py), so that
-  // the order is written down in one place only.
+  // the order is written down in one place only; the interface's texts in its language come with it.
   var languages = [];
+  var strings = {};
 
-  function localized(p, field) {
+  function localizedIn(p, field) {
     for (var i = 0; i < languages.length; i++) {
       var value = p[field + "_" + languages[i]];
-      if (value) return value;
+      if (value) return {text: value, lang: languages[i]};
     }
-    return "";
+    return {text: "", lang: null};
+  }
+
+  function localized(p, field) {
+    return localizedIn(p, field).text;
   }
 
   function title(p) {
     return localized(p, "name") || localized(p, "title") || p.slug;
+  }
+
+  // "Project (%(status)s)" and the like: the server's translated text with its values put in.
+  function fill(template, values) {
+    return String(template).replace(/%\((\w+)\)s/g, function (_m, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+
+  function say(key, fallback, values) {
+    return fill(strings[key] || fallback, values || {});
   }
 
   function shorten(s, n) {
@@ -33,25 +49,56 @@
     return s.length > n ? s.slice(0, n - 1).replace(/\s+\S*$/, "") + "\u2026" : s;
   }
 
+  // lang and dir on text that is not in the interface language, so that it is read and laid out as written.
+  function marked(tag, className, found) {
+    var attrs = {};
+    if (found.lang && found.lang !== languages[0]) {
+      attrs.lang = found.lang;
+      attrs.dir = found.lang === "ar" ? "rtl" : "ltr";
+    }
+    return text(tag, className, found.text, attrs);
+  }
+
   function popup(p, layerKey, config) {
     var box = text("div", "hm-popup");
-    if (p.sample) box.appendChild(text("div", "hm-sample", "Example \u2014 invented demo data"));
-    box.appendChild(text("h3", "hm-title", title(p)));
-    var ar = p.name_ar || p.title_ar;
-    if (ar) box.appendChild(text("div", "hm-ar", ar, {lang: "ar", dir: "rtl"}));
-    var fr = p.name_fr || p.title_fr;
-    if (fr && fr !== title(p)) box.appendChild(text("div", "hm-fr", fr, {lang: "fr"}));
+    if (config.dir) box.setAttribute("dir", config.dir);
+    if (p.sample) box.appendChild(text("div", "hm-sample", say("sample", "Example \u2014 invented demo data")));
+    var name = localizedIn(p, "name");
+    if (!name.text) name = localizedIn(p, "title");
+    if (!name.text) name = {text: p.slug, lang: null};
+    box.appendChild(marked("h3", "hm-title", name));
+    // The record's names in the other languages, and in Tamazight (Tifinagh) where it has one.
+    ["ar", "fr", "en"].forEach(function (code) {
+      var other = p["name_" + code] || p["title_" + code];
+      if (other && code !== name.lang && other !== name.text) {
+        box.appendChild(text("div", "hm-" + code, other, {lang: code, dir: code === "ar" ? "rtl" : "ltr"}));
+      }
+    });
+    if (p.name_zgh) {
+      var tifinagh = /[\u2d30-\u2d7f]/.test(p.name_zgh);
+      box.appendChild(text("div", "hm-zgh", p.name_zgh, {lang: tifinagh ? "zgh" : "zgh-Latn", dir: "ltr"}));
+    }
     var cat = config.categories[p.category];
-    var label = cat ? cat.en : layerKey === "projects" ? "Project (" + p.status + ")" : "Association";
+    var label = cat ? (cat.label || cat.en) : layerKey === "projects"
+      ? say("project", "Project (%(status)s)", {status: (config.statuses || {})[p.status] || p.status})
+      : say("association", "Association");
     box.appendChild(text("div", "hm-category", label));
-    var desc = localized(p, "description");
-    if (desc) box.appendChild(text("p", "hm-desc", shorten(desc, 220)));
+    var desc = localizedIn(p, "description");
+    if (desc.text) {
+      box.appendChild(marked("p", "hm-desc", {text: shorten(desc.text, 220), lang: desc.lang}));
+      if (desc.lang !== languages[0] && strings.fallback) {
+        var names = strings.languageNames || {};
+        box.appendChild(text("div", "hm-fallback", say("fallback", "", {language: names[languages[0]],
+                                                                           original: names[desc.lang]})));
+      }
+    }
     if (p.coord_confidence) {
-      var conf = p.coord_confidence === "estimated" ? "Estimated position, not surveyed"
-        : "Position confidence: " + p.coord_confidence;
+      var levels = strings.levels || {};
+      var conf = p.coord_confidence === "estimated" ? say("estimated", "Estimated position, not surveyed")
+        : say("confidence", "Position confidence: %(level)s", {level: levels[p.coord_confidence] || p.coord_confidence});
       box.appendChild(text("div", "hm-confidence", conf));
     }
-    var link = text("a", "hm-link", "Read more \u2192", {href: p.url});
+    var link = text("a", "hm-link", say("more", "Read more \u2192"), {href: p.url});
     box.appendChild(link);
     return box;
   }
@@ -211,6 +258,17 @@
     map.on("click", fold);
   }
 
+  // Leaflet writes its zoom buttons' titles in English as the map is made; they are put in the page's language.
+  function translateZoom(map) {
+    var zoom = map.zoomControl;
+    if (!zoom || !zoom._zoomInButton) return;
+    [[zoom._zoomInButton, "zoomIn"], [zoom._zoomOutButton, "zoomOut"]].forEach(function (pair) {
+      if (!strings[pair[1]]) return;
+      pair[0].title = strings[pair[1]];
+      pair[0].setAttribute("aria-label", strings[pair[1]]);
+    });
+  }
+
   // The API URL of a source with the chosen filters that its layer declares (config.filterLayers).
   function sourceUrl(config, source, filters) {
     var url = source.url, query = [];
@@ -264,6 +322,8 @@
 
   function load(map, groups, config) {
     languages = config.languages;
+    strings = config.strings || {};
+    translateZoom(map);
     var state = {counts: {total: 0}, tiles: {}, ready: false, errors: []};
     window.heritageMap = state;
     current = {map: map, groups: groups, config: config, state: state};
@@ -304,5 +364,5 @@
   }
 
   window.HeritageMap = {load: load, reload: reload, show: show, drawn: drawn, popup: popup, text: text, localized: localized,
-                        title: title};
+                        title: title, fill: fill};
 })();
