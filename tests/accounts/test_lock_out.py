@@ -82,7 +82,13 @@ def test_an_unknown_address_locks_the_same_way(client, session):
     assert fail(client, ghost, 5) == [401] * 4 + [429]
 
 
-def test_twenty_failures_from_one_address_lock_it_for_every_account(client, session):
+def test_twenty_failures_from_one_address_lock_it_for_every_account(app, engine, connection, session):
+    # Without the request rate limit (limits.py), which would refuse them first.
+    unlimited = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test", "RATE_LIMIT_SIGN_IN": "0"},
+                           engine=engine)
+    unlimited.extensions.update({key: app.extensions[key]
+                                 for key in ("heritage_map.sessionmaker", "heritage_map.read")})
+    client = unlimited.test_client()
     for n in range(20):
         sign_in(client, type("P", (), {"email": f"person{n}@example.org"})(), password="wrong password")
     user = make_user(session)
@@ -114,6 +120,7 @@ def test_another_worker_sees_the_lock(app, engine, connection, client, session):
     worker = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test"}, engine=engine)
     worker.extensions["heritage_map.sessionmaker"] = sessionmaker(bind=connection,
                                                                   join_transaction_mode="create_savepoint")
+    worker.extensions["heritage_map.read"] = app.extensions["heritage_map.read"]  # the test's connection too
     response = sign_in(worker.test_client(), user)
     assert response.status_code == 429 and LOCKED in response.get_data(as_text=True)
 
