@@ -87,6 +87,7 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
 def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
     """Read a CSV whose geometry is in lon/lat (or x/y) columns or in a WKT column."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = frame.apply(lambda column: column.str.replace(_DEFUSED, r"\1", regex=True))  # our exports' quote
     columns = {c.lower(): c for c in frame.columns}
     try:
         target = CRS.from_user_input(crs or "EPSG:4326")
@@ -127,6 +128,26 @@ def format_for(path: str | Path) -> str:
     return by_suffix[suffix]
 
 
+# A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before one) as a formula:
+# text people typed must not become one (OWASP "CSV injection"). Such a text is written after a ' , which
+# spreadsheets show as text and hide; reading our own CSV back takes it off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_DEFUSED = r"^'([=+\-@\t\r])"
+
+
+def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return `frame` with every text cell that a spreadsheet would run as a formula quoted with a '.
+
+    >>> defuse_formulas(pd.DataFrame({"name": ["=HYPERLINK(1)", "Bab", "-1+2"], "n": [1, -2, 3]})).values.tolist()
+    [["'=HYPERLINK(1)", 1], ['Bab', -2], ["'-1+2", 3]]
+    """
+    out = frame.copy()
+    for name in out.columns:
+        if pd.api.types.is_object_dtype(out[name]) or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
+
+
 def write_file(frame: gpd.GeoDataFrame, path: str | Path, fmt: str) -> Path:
     """Write `frame` to `path` in format `fmt` (see FORMATS); a Shapefile goes into a zip."""
     if fmt not in FORMATS:
@@ -140,7 +161,7 @@ def write_file(frame: gpd.GeoDataFrame, path: str | Path, fmt: str) -> Path:
         out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         # Full precision: the default rounding to 6 decimals moves a lon/lat point by up to 5 cm.
         out.insert(0, "wkt", frame.geometry.to_wkt(rounding_precision=-1))
-        out.to_csv(path, index=False)
+        defuse_formulas(out).to_csv(path, index=False)
     elif fmt == "kml":
         pyogrio.write_dataframe(frame.to_crs(epsg=SRID), path, driver=driver, layer=layer_name)
     else:

