@@ -24,7 +24,7 @@ VIEWS = {"map": "/", "site": "/sites/bab-el-khemis", "sites": "/sites", "planner
          "project": "/projects/clean-walls", "forum": "/forum"}
 MAPS = {"map", "site", "planner"}
 # URL prefixes of the interface languages ("" is the default); the languages work adds "/ar", "/fr", "/en".
-LANGUAGES = [""]
+LANGUAGES = ["", "/ar", "/fr"]
 
 
 def serve() -> str:

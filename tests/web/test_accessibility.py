@@ -12,11 +12,12 @@ pytestmark = pytest.mark.browser
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-# URL prefixes of the interface languages: "" for the default today; the languages work adds "/ar", "/fr", "/en".
-LANGUAGES = [""]
+# URL prefixes of the interface languages (an unprefixed URL is one of them, chosen by the browser's language).
+LANGUAGES = ["/en", "/ar", "/fr"]
 MAP_PAGES = ["/", "/sites/bab-el-khemis", "/sites/ramparts", "/associations/example-garden-keepers",
              "/projects/example-rampart-walk", "/planner"]
-PLAIN_PAGES = ["/associations/taroudant-bladna", "/projects/clean-walls", "/sites", "/associations", "/projects", "/forum", "/sign-in", "/api/screening/report",
+PLAIN_PAGES = ["/associations/taroudant-bladna", "/projects/clean-walls", "/sites", "/associations", "/projects", "/forum", "/sign-in", "/sign-up", "/password-reset", "/api/screening/report",
+               "/events", "/trails", "/trails/kasbah-quarter", "/at-risk", "/search?q=bab", "/near",
                "/ogc/?f=html", "/ogc/collections?f=html", "/ogc/collections/heritage-sites/items?f=html",
                "/ogc/collections/heritage-sites/items/bab-el-khemis?f=html", "/ogc/api?f=html"]
 ERROR_PAGE = "/sites/no-such-site"
