@@ -7,6 +7,8 @@ let an address through once per worker. One statement per limited request, in au
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -90,6 +92,16 @@ def rates(config: dict) -> dict[str, Rate]:
     return found
 
 
+def current_rates(config) -> dict[str, Rate]:
+    """Return the rates of the settings as they are now (parsed once per set of values)."""
+    return _parsed(tuple(str(config[f"RATE_LIMIT_{b.upper().replace('-', '_')}"]) for b in BUCKETS))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(values: tuple[str, ...]) -> dict[str, Rate]:
+    return rates({f"RATE_LIMIT_{b.upper().replace('-', '_')}": v for b, v in zip(BUCKETS, values)})
+
+
 def buckets_of(endpoint: str | None, method: str, uploads: bool) -> list[str]:
     """Return the buckets a request counts in.
 
@@ -149,7 +161,7 @@ def size(n: int) -> str:
 
 def init_app(app: Flask) -> None:
     """Check request bodies and count the costly requests before their views run."""
-    limits = rates(app.config)
+    rates(app.config)  # a mistyped rate stops the app as it starts, not at its first request
     if app.config["MAX_BODY"] <= 0:
         raise SetupError("HERITAGE_MAP_MAX_BODY must be a positive number of bytes")
 
@@ -159,6 +171,7 @@ def init_app(app: Flask) -> None:
             check_body()
         for bucket in buckets_of(request.endpoint, request.method, uploads=request.mimetype ==
                                  "multipart/form-data"):
-            if bucket in limits:
-                count(bucket, request.remote_addr or "unknown", limits[bucket])
+            rate = current_rates(app.config).get(bucket)
+            if rate is not None:
+                count(bucket, request.remote_addr or "unknown", rate)
 

@@ -41,7 +41,7 @@ def text(args: Mapping[str, str], name: str, *, max_length: int) -> str | None:
     Traceback (most recent call last):
     ...
     heritage_map.errors.InvalidParameter: q must be at most 20 characters (got 21)
-    >>> text({"q": "a\x00b"}, "q", max_length=20)
+    >>> text({"q": "a\\x00b"}, "q", max_length=20)
     Traceback (most recent call last):
     ...
     heritage_map.errors.InvalidParameter: q must not hold control characters

@@ -20,9 +20,14 @@ bp = Blueprint("people", __name__)
 
 def association_for(slug: str, action: str) -> Association:
     """Return the association `slug` if the signed-in person may do `action` for it; else raise 401, 403 or 404."""
-    association = queries.association_by_slug(db.session(), slug)
-    if association.publication_status != "published" and not policy.can(current_user, action, association.id):
-        raise NotFound(f"no published association called {slug!r}")  # a draft's existence is not told
+    try:
+        association = queries.association_by_slug(db.session(), slug)
+    except NotFound:
+        association = None
+    # The same answer for a draft as for no association at all: a draft's existence is not told.
+    if association is None or (association.publication_status != "published"
+                               and not policy.can(current_user, action, association.id)):
+        raise NotFound(f"no published association called {slug!r}")
     policy.require(action, association.id)
     return association
 

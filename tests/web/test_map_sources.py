@@ -41,9 +41,9 @@ def test_a_large_layer_is_split_by_view_into_tiles_and_the_small_views_filtered_
     assert {"layer": "sites", "url": "/api/sites"} not in chosen["geojson"]
     client.application.config["MAP_TILES_ABOVE"] = heritage - 1
     html = client.get("/").get_data(as_text=True)
-    assert "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js" in html
+    assert "/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js" in html
     assert html.index("leaflet/leaflet.js") < html.index("Leaflet.VectorGrid.bundled.min.js")
-    assert "/static/web/tiles.js" in html
+    assert "/web/tiles.js" in html
 
 
 def test_the_count_stops_past_the_cap_and_counts_only_published_records_with_a_geometry(session):

@@ -74,7 +74,7 @@ def upgrade() -> None:
     # to_jsonb(row) writes a geometry as GeoJSON (PostGIS's cast to json), which is what a person reads in
     # a change and what jsonb_populate_record reads back as a geometry for a restore.
     op.execute(f"""
-        CREATE FUNCTION record_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE OR REPLACE FUNCTION record_revision() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             old_row jsonb := CASE WHEN TG_OP = 'INSERT' THEN '{{}}'::jsonb ELSE to_jsonb(OLD) END;
             new_row jsonb := CASE WHEN TG_OP = 'DELETE' THEN '{{}}'::jsonb ELSE to_jsonb(NEW) END;
@@ -96,7 +96,7 @@ def upgrade() -> None:
             RETURN NULL;
         END $$""")
     op.execute("""
-        CREATE FUNCTION track_revisions(tracked regclass) RETURNS void LANGUAGE plpgsql AS $$
+        CREATE OR REPLACE FUNCTION track_revisions(tracked regclass) RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
             EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
                            'FOR EACH ROW EXECUTE FUNCTION record_revision()',
