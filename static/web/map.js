@@ -285,7 +285,6 @@
   function fetchAll(filters) {
     var c = current, counts = {total: 0};
     c.state.counts = counts;
-    c.state.ready = false;
     c.state.errors = [];
     c.state.filters = filters;
     var jobs = [];
@@ -301,7 +300,8 @@
         .then(function (data) { add(c.map, c.groups, source.layer, data, c.config, counts, source.keep); })
         .catch(function (err) { c.state.errors.push(String(err)); }));
     });
-    return Promise.all(jobs).then(function () { c.state.ready = true; });
+    // Not ready here: the caller says so once the rest (tiles, controls, view) is done too.
+    return Promise.all(jobs);
   }
 
   // Draw the layers again with other filters (the filter panel, view.js).
@@ -314,8 +314,10 @@
     });
     Object.keys(drawn).forEach(function (k) { delete drawn[k]; });
     listed.length = 0;
+    current.state.ready = false;
     document.documentElement.setAttribute("data-map-ready", "false");
     return fetchAll(filters).then(function () {
+      current.state.ready = true;
       document.documentElement.setAttribute("data-map-ready", "true");
     });
   }
