@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import folium
 import segno
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -70,11 +71,16 @@ def index_page(layer: str) -> str:
 def index():
     """The full-window map of every published layer."""
     sources = map_sources(db.session(), current_app.config["MAP_TILES_ABOVE"])
+    parts = maps.render_parts(explorer_map(basemap(), sources), csp_nonce())
+    return render_template("web/map.html", map=parts)
+
+
+def explorer_map(chosen_basemap: maps.Basemap, sources: dict) -> folium.Map:
+    """Return the map page's map, with its search box and filter panel: the page and the offline shell's scripts."""
     search_box = maps.search_box(url_for("api.search_records"), url_for("web.search_page"))
     filters = maps.map_filters(association_choices())
-    parts = maps.render_parts(maps.explorer(basemap(), sources, static_url, photos=url_for("photos.api"),
-                                            search=search_box, filters=filters), csp_nonce())
-    return render_template("web/map.html", map=parts)
+    return maps.explorer(chosen_basemap, sources, static_url, photos=url_for("photos.api"),
+                         search=search_box, filters=filters)
 
 
 @bp.get("/search")
@@ -186,7 +192,7 @@ def forum():
 @bp.get("/sw.js")
 def service_worker():
     """The service worker that keeps the map, its data and the visited pages for use offline."""
-    body, tag = offline.script(static_url)
+    body, tag = offline.script(static_url, explorer_map)
     # no-cache: browsers check it at each visit, and a new release (new static versions) installs at once.
     response = Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
     response.set_etag(tag)
