@@ -292,7 +292,8 @@ LATIN_ALLOWED = {"GeoJSON", "KML", "GeoPackage", "Shapefile", "CSV", "WGS", "CRS
 PAGES = ["/", "/sites", "/sites/bab-el-khemis", "/sites/place-assarag", "/associations",
          "/associations/taroudant-bladna", "/projects", "/projects/clean-walls", "/forum", "/planner",
          "/api/screening/report", "/ogc/?f=html", "/ogc/collections?f=html",
-         "/ogc/collections/heritage-sites/items?f=html", "/sign-in", "/nowhere", "/sites?kind=castle"]
+         "/ogc/collections/heritage-sites/items?f=html", "/sign-in", "/nowhere", "/sites?kind=castle",
+         "/at-risk", "/trails", "/trails/gates-of-the-ramparts", "/events", "/search?q=bab", "/near"]
 
 
 @pytest.mark.parametrize("path", PAGES)
