@@ -20,10 +20,12 @@ LABELS: dict[str, dict] = {
               "youth": _l("youth"), "culture": _l("culture"), "training": _l("training"), "tourism": _l("tourism"),
               "cooperation": _l("cooperation")},
     "role": {"lead": _l("lead"), "partner": _l("partner")},
+    "period": {"almoravid": _l("Almoravid"), "saadian": _l("Saadian"), "contemporary": _l("contemporary")},
 }
 assert set(LABELS["condition"]) == set(vocab.CONDITIONS) and set(LABELS["theme"]) == set(vocab.THEMES)
 assert set(LABELS["protection_status"]) == set(vocab.PROTECTIONS) and set(LABELS["kind"]) == set(vocab.KINDS)
 assert set(LABELS["status"]) == set(vocab.PROJECT_STATUSES) and set(LABELS["role"]) == set(vocab.LINK_ROLES)
+assert set(LABELS["period"]) == set(vocab.PERIODS)
 
 
 def category(slug: str | None) -> str:
@@ -58,7 +60,7 @@ def join(values, vocabulary: str) -> str:
 # read them through the `translated` filter. Listed here so that extraction puts them in the catalogues.
 CATALOGUE_TEXTS = (
     _l("Heritage sites"), _l("Environmental sites"), _l("Ramparts and zones"), _l("Ramparts outline"),
-    _l("Associations"), _l("Projects"),
+    _l("Associations"), _l("Projects"), _l("Theme"), _l("Project status"),
     _l("Ramparts, gates, kasbah, mosques, squares, souks and other heritage places of Taroudant."),
     _l("The Souss river, palm groves, the argan biosphere reserve, parks and mountains."),
     _l("The ramparts of the medina (an estimated gate-to-gate outline)."),

@@ -20,7 +20,7 @@ from .. import i18n
 from ..security import add_nonce
 from ..catalogue import layers, vocab
 from .assets import localize
-from .labels import labels, translated
+from .labels import LABELS, labels, translated
 
 # Inside the walls, between Place Assarag and the Kasbah.
 MEDINA_CENTRE = (30.4725, -8.8810)
@@ -177,9 +177,8 @@ def filter_options(f: layers.Filter, associations: list[tuple[str, str]]) -> lis
     """Return a filter's [value, label] choices: the vocabulary's, or the published associations'."""
     if f.values is None:
         return [[slug, name] for slug, name in associations]
-    if f.name == "category":
-        return [[v, vocab.CATEGORIES[v].en] for v in f.values]
-    return [[v, v.replace("_", " ")] for v in f.values]
+    names = labels(f.column if f.column in LABELS else f.name)  # "protection" reads protection_status's labels
+    return [[v, names.get(v, v.replace("_", " "))] for v in f.values]
 
 
 def map_filters(associations: list[tuple[str, str]]) -> dict:
