@@ -16,6 +16,7 @@ from ..catalogue import queries, vocab
 from ..catalogue.geometry import SHAPES
 from ..catalogue.models import Association, Project, Site
 from ..errors import Conflict, InvalidGeometry, InvalidParameter, NotFound
+from ..events.models import Event
 from . import diff, footprint, forms, history, records, saving, workflow
 
 bp = Blueprint("editing", __name__)
@@ -326,12 +327,33 @@ def review(kind: str, slug: str):
 @login_required
 def record_history(kind: str, slug: str):
     """Every recorded change of a record: who, when, which fields, old and new values."""
+    record = load_for_reading(db.session(), kind, slug)
+    return show_history(kind, record, url_for("editing.restore", kind=kind, slug=slug))
+
+
+@bp.get("/history/events/<int:event_id>")
+@login_required
+def event_history(event_id: int):
+    """Every recorded change of an event (addressed by its id, as the events pages do)."""
+    record = load_event_for_reading(db.session(), event_id)
+    return show_history("events", record, url_for("editing.restore_event", event_id=event_id))
+
+
+def load_event_for_reading(s, event_id: int) -> Event:
+    """Return an event whose history the person may read (its association's drafts), else raise NotFound."""
+    record = s.get(Event, event_id)
+    if record is None or not policy.can_read_record(current_user, record.association_id):
+        raise NotFound(f"no event {event_id}")
+    return record
+
+
+def show_history(kind: str, record, restore_url: str):
+    """Render a record's revisions, newest first, with the restore buttons for admins."""
     s = db.session()
-    record = load_for_reading(s, kind, slug)
     entries = [(revision, name, diff.rows(revision.changes))
                for revision, name in history.revisions(s, kind, record.id)]
     return render_template("editing/history.html", kind=kind, record=record, entries=entries,
-                           may_restore=policy.can(current_user, "restore"))
+                           restore_url=restore_url, may_restore=policy.can(current_user, "restore"))
 
 
 @bp.post("/history/<kind>/<slug:slug>/restore")
@@ -339,13 +361,27 @@ def record_history(kind: str, slug: str):
 def restore(kind: str, slug: str):
     """Put a record back as an earlier revision left it (admins); the restore is itself recorded."""
     policy.ensure(policy.can(current_user, "restore"), _("Only admins restore earlier versions."))
+    record = load_for_reading(db.session(), kind, slug)
+    return restore_revision(kind, record.id, url_for("editing.record_history", kind=kind, slug=slug))
+
+
+@bp.post("/history/events/<int:event_id>/restore")
+@login_required
+def restore_event(event_id: int):
+    """Put an event back as an earlier revision left it (admins); the restore is itself recorded."""
+    policy.ensure(policy.can(current_user, "restore"), _("Only admins restore earlier versions."))
+    load_event_for_reading(db.session(), event_id)
+    return restore_revision("events", event_id, url_for("editing.event_history", event_id=event_id))
+
+
+def restore_revision(kind: str, record_id: int, back: str):
+    """Restore the revision the form names, as the signed-in person, and go back to the history."""
     s = db.session()
-    record = load_for_reading(s, kind, slug)
     revision_id = request.form.get("revision", type=int)
     if revision_id is None:
         raise InvalidParameter(_("say which revision to restore"))
     history.act_as(s, current_user.id)
-    history.restore(s, kind, record.id, revision_id)
+    history.restore(s, kind, record_id, revision_id)
     s.commit()
     flash(_("Restored revision %(id)s.", id=revision_id))
-    return redirect(url_for("editing.record_history", kind=kind, slug=slug))
+    return redirect(back)
