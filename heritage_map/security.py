@@ -16,6 +16,12 @@ from .errors import SetupError
 _INLINE_TAG = re.compile(r"<(script(?![^>]*\ssrc\s*=)|style)(?=[\s>])", re.IGNORECASE)
 # One year; no includeSubDomains or preload: the app does not own the other hosts of the domain it runs on.
 HSTS = "max-age=31536000"
+# Personal pages (dashboards, forms, the review queues, histories, members, admin pages): never stored by a
+# browser cache nor by the service worker (static/sw.js skips private and no-store answers).
+PRIVATE_BLUEPRINTS = frozenset({"editing", "people", "accounts"})
+PRIVATE_ENDPOINTS = frozenset({"events.manage", "events.new", "events.edit", "events.review_queue",
+                               "photos.upload_site_photo", "photos.upload_project_photo", "photos.review_queue"})
+PRIVATE = "private, no-store"
 
 
 def csp_nonce() -> str:
@@ -104,6 +110,8 @@ def set_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.blueprint in PRIVATE_BLUEPRINTS or request.endpoint in PRIVATE_ENDPOINTS:
+        headers["Cache-Control"] = PRIVATE  # over any a view set: these pages are one person's
     return response
 
 

@@ -1,14 +1,16 @@
-"""The forms of a project and of a proposed site (WTForms, CSRF token included), and what they hold as values."""
+"""The forms of a project, a proposed site and an association's profile (WTForms, CSRF token included), and what
+they hold as values."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+from wtforms import (DateField, FloatField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField, ValidationError, widgets)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -161,3 +163,40 @@ class SiteForm(RecordForm):
     def title(self) -> str:
         """Return the name typed in the first language that has one."""
         return self.name_en.data or self.name_fr.data or self.name_ar.data or self.name_zgh.data or ""
+
+
+class AssociationForm(RecordForm):
+    """An association's profile: names, descriptions, themes, contact, website, seat (a point) and sources."""
+
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=LINE)])
+    name_fr = StringField(_l("Name (French)"), validators=[Length(max=LINE)])
+    name_ar = StringField(_l("Name (Arabic)"), validators=[Length(max=LINE)])
+    themes = CheckboxesField(_l("Themes"), choices=[(t, t) for t in vocab.THEMES])
+    contact = StringField(_l("Contact (telephone, e-mail or address)"), validators=[Length(max=LINE)])
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=LINE), Regexp(
+        r"^https?://[^\s<>\"]+$", message=_l("a web address starting with http:// or https://"))])
+    # The seat typed rather than drawn; checked as a drawn point is (inside Taroudant province).
+    seat_lon = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(min=-180, max=180)])
+    seat_lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(min=-90, max=90)])
+
+    def validate_name_en(self, field):
+        if not (field.data or self.name_fr.data or self.name_ar.data):
+            raise ValidationError(_l("give the association a name in at least one language"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Here, not in a field's validator: Optional() stops those of an empty field.
+        if (self.seat_lat.data is None) != (self.seat_lon.data is None):
+            self.seat_lat.errors = [*self.seat_lat.errors, _l("type both the longitude and the latitude, or neither")]
+            return False
+        return valid
+
+    def typed_seat(self) -> str | None:
+        """Return the seat typed as coordinates, as GeoJSON text (None when not typed)."""
+        if self.seat_lon.data is None or self.seat_lat.data is None:
+            return None
+        return json.dumps({"type": "Point", "coordinates": [self.seat_lon.data, self.seat_lat.data]})
+
+    def title(self) -> str:
+        """Return the name typed in the first language that has one."""
+        return self.name_en.data or self.name_fr.data or self.name_ar.data or ""

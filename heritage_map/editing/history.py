@@ -11,11 +11,13 @@ from ..accounts.models import User
 from ..errors import NotFound
 from .models import Revision
 
-# Tables whose changes the trigger of migration 0010 records (`SELECT track_revisions('…')` adds one).
-TRACKED = ("sites", "projects", "associations")
+# Tables whose changes the trigger of migrations 0010 and 0014 records (`SELECT track_revisions('…')` adds one).
+TRACKED = ("sites", "projects", "associations", "events")
 # Kept as they are by a restore: the record's identity, its place in the review, its owner and counters.
 NOT_RESTORED = frozenset({"id", "slug", "publication_status", "proposed_by_association_id", "version",
-                          "created_at", "updated_at", "geojson_properties", "sample"})
+                          "created_at", "updated_at", "geojson_properties", "sample",
+                          # an event's calendar UID, owner and the moderator's word stay as they are
+                          "uid", "association_id", "review_comment"})
 
 
 def act_as(session: Session, user_id: int | None) -> None:

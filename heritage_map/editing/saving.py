@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..catalogue import vocab
-from ..catalogue.models import SRID, Project, Site
+from ..catalogue.models import SRID, Association, Project, Site
 from . import forms, history, records
 
 PROJECT_FIELDS = ("title_en", "title_fr", "title_ar", "description_en", "description_fr", "description_ar",
                   "status", "start_date", "end_date", "themes")
+ASSOCIATION_FIELDS = ("name_en", "name_fr", "name_ar", "description_en", "description_fr", "description_ar",
+                      "themes", "contact", "website")
 SITE_FIELDS = ("name_en", "name_fr", "name_ar", "name_zgh", "category", "description_en", "description_fr",
                "description_ar", "period", "coord_confidence", "protection_status", "protection_buffer_m",
                "condition", "threats", "visiting_info")
@@ -32,8 +34,7 @@ def geometry_text(record) -> str:
 
 def initial(record) -> dict:
     """Return the form's values for an existing record."""
-    model_fields = PROJECT_FIELDS if isinstance(record, Project) else SITE_FIELDS
-    data = {name: getattr(record, name) for name in model_fields}
+    data = {name: getattr(record, name) for name in fields_of(record)}
     data.update(slug=record.slug, version=str(record.version), sources="\n".join(record.sources or []),
                 geometry=geometry_text(record))
     if isinstance(record, Project):
@@ -41,9 +42,16 @@ def initial(record) -> dict:
                     forum_recommendation=record.forum_recommendation or "", sites=[s.id for s in record.sites],
                     association=records.owner_id(record),
                     partner_associations=[link.association_id for link in record.links if link.role == "partner"])
-    else:
+    elif isinstance(record, Site):
         data["association"] = record.proposed_by_association_id
     return data
+
+
+def fields_of(record) -> tuple[str, ...]:
+    """Return the columns a record's form writes as they are typed."""
+    if isinstance(record, Project):
+        return PROJECT_FIELDS
+    return ASSOCIATION_FIELDS if isinstance(record, Association) else SITE_FIELDS
 
 
 def unique_slug(session: Session, model, wanted: str, fallback: str) -> str:
@@ -65,8 +73,7 @@ def apply(session: Session, user_id: int, record, form, geom: BaseGeometry | Non
     history.act_as(session, user_id)
     if read_version is not None and record.version != read_version:
         raise StaleRecord()
-    names = PROJECT_FIELDS if isinstance(record, Project) else SITE_FIELDS
-    for name in names:
+    for name in fields_of(record):
         value = getattr(form, name).data
         setattr(record, name, value.strip() or None if isinstance(value, str) and name not in (
             "status", "category", "coord_confidence", "protection_status", "condition") else value)
@@ -78,7 +85,7 @@ def apply(session: Session, user_id: int, record, form, geom: BaseGeometry | Non
         record.forum_recommendation = form.forum_recommendation.data or None
         record.sites = sites
         records.set_links(record, form.association.data, list(form.partner_associations.data or []))
-    else:
+    elif isinstance(record, Site):
         record.kind = vocab.CATEGORIES[record.category].kind
     try:
         session.flush()

@@ -14,8 +14,10 @@ from .. import db
 from ..accounts import policy
 from ..catalogue import queries, vocab
 from ..catalogue.geometry import SHAPES
-from ..catalogue.models import Association, Project, Site
+from ..catalogue.models import Association
 from ..errors import Conflict, InvalidGeometry, InvalidParameter, NotFound
+from ..events import queries as event_queries
+from ..events.models import Event
 from . import diff, footprint, forms, history, records, saving, workflow
 
 bp = Blueprint("editing", __name__)
@@ -23,7 +25,8 @@ bp = Blueprint("editing", __name__)
 
 @bp.app_context_processor
 def editing_links() -> dict:
-    """Give record pages `editing_links(kind, record)`: the history (and edit) links the person may follow."""
+    """Give pages `editing_links(kind, record)` (the history and edit links the person may follow) and
+    `has_dashboard(person)` (whether the account navigation links /dashboard)."""
 
     def links(kind: str, record) -> dict:
         if not current_user.is_authenticated:
@@ -36,7 +39,11 @@ def editing_links() -> dict:
             found["edit"] = url_for(f"editing.edit_{kind[:-1]}", slug=record.slug)
         return found
 
-    return {"editing_links": links}
+    def has_dashboard(person) -> bool:
+        # Approved members of an association, moderators and admins have something on /dashboard.
+        return policy.can(person, "review") or bool(policy.association_ids(person, "read_drafts"))
+
+    return {"editing_links": links, "has_dashboard": has_dashboard}
 
 
 def wants_json() -> bool:
@@ -83,7 +90,7 @@ def dashboard():
 @bp.get("/dashboard/<slug:slug>")
 @login_required
 def association_dashboard(slug: str):
-    """One association's projects and proposed sites by state, with counts and the moderator's last comment."""
+    """One association's projects, proposed sites and events by state, with counts and the moderator's last comment."""
     s = db.session()
     association = records.association(s, slug)
     if not policy.can(current_user, "read_drafts", association.id):
@@ -91,8 +98,11 @@ def association_dashboard(slug: str):
     grouped = workflow.association_records(s, association.id)
     comments = {(kind, r.id): workflow.last_comment(s, kind, r.id)
                 for kind, states in grouped.items() for rows in states.values() for r in rows}
+    comments[("associations", association.id)] = workflow.last_comment(s, "associations", association.id)
+    events = workflow.by_state(event_queries.of_associations(s, [association.id]))
     return render_template("editing/dashboard.html", association=association, grouped=grouped, comments=comments,
-                           states=workflow.DASHBOARD_STATES, may_edit=policy.can(current_user, "edit", association.id))
+                           events=events, states=workflow.DASHBOARD_STATES,
+                           may_edit=policy.can(current_user, "edit", association.id))
 
 
 def max_vertices() -> int:
@@ -100,7 +110,7 @@ def max_vertices() -> int:
     return current_app.config["EDIT_MAX_VERTICES"]
 
 
-def read_footprint(form, required: bool, record=None):
+def read_footprint(form, required: bool, record=None, shapes: tuple[str, ...] = SHAPES):
     """Return the form's checked footprint (None when none and none is required); errors go to the field.
 
     A record's geometry sent back as it was stored is kept as it is: the checks are for what people draw,
@@ -112,9 +122,9 @@ def read_footprint(form, required: bool, record=None):
         return to_shape(record.geom), None
     try:
         if upload is not None and getattr(upload, "filename", ""):
-            result = footprint.from_file(upload, SHAPES, max_vertices())
+            result = footprint.from_file(upload, shapes, max_vertices())
         elif form.geometry.data and form.geometry.data.strip():
-            result = footprint.from_text(form.geometry.data, SHAPES, max_vertices())
+            result = footprint.from_text(form.geometry.data, shapes, max_vertices())
         elif required:
             raise InvalidGeometry(_("draw the site on the map, or upload a file"))
         else:
@@ -140,20 +150,19 @@ def render_form(kind: str, form, record, status: int = 200, **extra):
 
 
 def edit(kind: str, slug: str | None):
-    """Show and save the form of a project or a site (new when `slug` is None)."""
+    """Show and save the form of a project, a site (new when `slug` is None) or an association's profile."""
     s = db.session()
     record = load_for_edit(s, kind, slug) if slug else None
     moderator = policy.can(current_user, "review")
     if record is not None and record.publication_status == "submitted" and not moderator:
         raise Conflict(_("This record waits for a moderator's review: it can be edited again once reviewed."))
-    editable = editable_associations(s)
-    form_class = forms.ProjectForm if kind == "projects" else forms.SiteForm
-    form = form_class(data=saving.initial(record) if record and request.method == "GET" else None)
+    form = FORMS[kind](data=saving.initial(record) if record and request.method == "GET" else None)
     if kind == "projects":
-        form.set_choices(queries.forum_sessions(s), records.published_associations(s), editable)
-    else:
-        form.set_choices(editable, moderator)
-    if record is not None:  # the owner stays the owner: this form does not move a record between associations
+        form.set_choices(queries.forum_sessions(s), records.published_associations(s), editable_associations(s))
+    elif kind == "sites":
+        form.set_choices(editable_associations(s), moderator)
+    if record is not None and kind != "associations":
+        # the owner stays the owner: this form does not move a record between associations
         form.association.choices = [(records.owner_id(record), "")]
         form.association.data = records.owner_id(record)
     if request.method == "GET":
@@ -167,14 +176,17 @@ def edit(kind: str, slug: str | None):
     owner = form.association.data if record is None else records.owner_id(record)
     if record is None:
         policy.ensure(policy.can_edit_record(current_user, owner), _("You may not add records for this association."))
-    geom, notice = read_footprint(form, required=kind == "sites", record=record)
+    if kind == "associations" and valid and form.typed_seat():
+        form.geometry.data = form.typed_seat()  # typed coordinates win over the point drawn
+    geom, notice = read_footprint(form, required=kind == "sites", record=record,
+                                  shapes=SEAT_SHAPES if kind == "associations" else SHAPES)
     if not valid or form.geometry.errors or notice:
         if notice:  # a repaired shape is shown to be looked at, then saved
             notice = notice + " " + _("Check it on the map, then save again.")
         return render_form(kind, form, record, 200 if notice and valid and not form.geometry.errors else 400,
                            notice=notice)
     sites = records.sites_by_id(s, list(form.sites.data or []), owner, moderator) if kind == "projects" else []
-    model = Project if kind == "projects" else Site
+    model = records.model_of(kind)
     new = record is None
     if new:
         slug = saving.unique_slug(s, model, form.slug.data or forms.slugify(form.title()), kind[:-1])
@@ -201,6 +213,10 @@ def edit(kind: str, slug: str | None):
     s.commit()
     flash(_("Saved: %(state)s.", state=record.publication_status.replace("_", " ")))
     return redirect(after_saving(s, kind, record, moderator))
+
+
+FORMS = {"projects": forms.ProjectForm, "sites": forms.SiteForm, "associations": forms.AssociationForm}
+SEAT_SHAPES = ("Point",)  # an association's seat is one place
 
 
 def after_saving(s, kind: str, record, moderator: bool) -> str:
@@ -237,6 +253,13 @@ def new_site():
 def edit_site(slug: str):
     """Edit a proposed site (or, for moderators, any site)."""
     return edit("sites", slug)
+
+
+@bp.route("/edit/associations/<slug:slug>", methods=["GET", "POST"])
+@login_required
+def edit_association(slug: str):
+    """Edit an association's profile (its editors, policy "edit"): names, descriptions, themes, contact, seat."""
+    return edit("associations", slug)
 
 
 @bp.post("/edit/<kind>/<slug:slug>/submit")
@@ -326,12 +349,33 @@ def review(kind: str, slug: str):
 @login_required
 def record_history(kind: str, slug: str):
     """Every recorded change of a record: who, when, which fields, old and new values."""
+    record = load_for_reading(db.session(), kind, slug)
+    return show_history(kind, record, url_for("editing.restore", kind=kind, slug=slug))
+
+
+@bp.get("/history/events/<int:event_id>")
+@login_required
+def event_history(event_id: int):
+    """Every recorded change of an event (addressed by its id, as the events pages do)."""
+    record = load_event_for_reading(db.session(), event_id)
+    return show_history("events", record, url_for("editing.restore_event", event_id=event_id))
+
+
+def load_event_for_reading(s, event_id: int) -> Event:
+    """Return an event whose history the person may read (its association's drafts), else raise NotFound."""
+    record = s.get(Event, event_id)
+    if record is None or not policy.can_read_record(current_user, record.association_id):
+        raise NotFound(f"no event {event_id}")
+    return record
+
+
+def show_history(kind: str, record, restore_url: str):
+    """Render a record's revisions, newest first, with the restore buttons for admins."""
     s = db.session()
-    record = load_for_reading(s, kind, slug)
     entries = [(revision, name, diff.rows(revision.changes))
                for revision, name in history.revisions(s, kind, record.id)]
     return render_template("editing/history.html", kind=kind, record=record, entries=entries,
-                           may_restore=policy.can(current_user, "restore"))
+                           restore_url=restore_url, may_restore=policy.can(current_user, "restore"))
 
 
 @bp.post("/history/<kind>/<slug:slug>/restore")
@@ -339,13 +383,27 @@ def record_history(kind: str, slug: str):
 def restore(kind: str, slug: str):
     """Put a record back as an earlier revision left it (admins); the restore is itself recorded."""
     policy.ensure(policy.can(current_user, "restore"), _("Only admins restore earlier versions."))
+    record = load_for_reading(db.session(), kind, slug)
+    return restore_revision(kind, record.id, url_for("editing.record_history", kind=kind, slug=slug))
+
+
+@bp.post("/history/events/<int:event_id>/restore")
+@login_required
+def restore_event(event_id: int):
+    """Put an event back as an earlier revision left it (admins); the restore is itself recorded."""
+    policy.ensure(policy.can(current_user, "restore"), _("Only admins restore earlier versions."))
+    load_event_for_reading(db.session(), event_id)
+    return restore_revision("events", event_id, url_for("editing.event_history", event_id=event_id))
+
+
+def restore_revision(kind: str, record_id: int, back: str):
+    """Restore the revision the form names, as the signed-in person, and go back to the history."""
     s = db.session()
-    record = load_for_reading(s, kind, slug)
     revision_id = request.form.get("revision", type=int)
     if revision_id is None:
         raise InvalidParameter(_("say which revision to restore"))
     history.act_as(s, current_user.id)
-    history.restore(s, kind, record.id, revision_id)
+    history.restore(s, kind, record_id, revision_id)
     s.commit()
     flash(_("Restored revision %(id)s.", id=revision_id))
-    return redirect(url_for("editing.record_history", kind=kind, slug=slug))
+    return redirect(back)

@@ -35,7 +35,8 @@ MOVES = {
 # The states an association's editor may still change a record in; a published one goes back to draft.
 EDITABLE = frozenset({"draft", "changes_requested", "withdrawn", "published"})
 DASHBOARD_STATES = ("draft", "submitted", "changes_requested", "published", "withdrawn")
-REVIEWED = ("projects", "sites")
+# An association's profile is reviewed as a project is: an editor's change to a published one waits for a moderator.
+REVIEWED = ("projects", "sites", "associations")
 
 
 def allowed_moves(user, record) -> list[str]:
@@ -92,10 +93,12 @@ def association_records(session: Session, association_id: int) -> dict[str, dict
         .order_by(Project.slug).options(selectinload(Project.links)))
     sites = session.scalars(select(Site).where(Site.proposed_by_association_id == association_id)
                             .order_by(Site.slug))
-    result = {}
-    for kind, rows in (("projects", projects), ("sites", sites)):
-        by_state = {state: [] for state in DASHBOARD_STATES}
-        for record in rows:
-            by_state[record.publication_status].append(record)
-        result[kind] = by_state
-    return result
+    return {"projects": by_state(projects), "sites": by_state(sites)}
+
+
+def by_state(rows) -> dict[str, list]:
+    """Return `rows` grouped by publication state, every dashboard state present (in order)."""
+    grouped = {state: [] for state in DASHBOARD_STATES}
+    for record in rows:
+        grouped[record.publication_status].append(record)
+    return grouped

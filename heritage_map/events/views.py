@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import db, moderation
 from ..accounts.policy import can
+from ..editing.history import act_as
 from ..catalogue.models import SRID
 from ..errors import NotFound
 from ..i18n import localized
@@ -92,6 +93,7 @@ def event(event_id: int):
     point = to_shape(record.geom) if record.geom is not None else None
     return render_template("events/event.html", event=record, point=point, public=public,
                            may_edit=can(current_user, "edit", record.association_id),
+                           may_read_history=can(current_user, "read_drafts", record.association_id),
                            may_review=can(current_user, "review"), action_form=ActionForm(), review_form=ReviewForm())
 
 
@@ -130,6 +132,7 @@ def new():
         form.association_id.data = ids[0]
     if form.validate_on_submit():
         require(current_user, "edit", form.association_id.data)  # the choices allow only these; said again
+        act_as(s, current_user.id)  # the history names who announced it
         record = Event(association_id=form.association_id.data, publication_status="draft")
         _apply(form, record)
         s.add(record)
@@ -158,6 +161,7 @@ def edit(event_id: int):
     require(current_user, "edit", form.association_id.data)
     if str(record.version) != (form.version.data or ""):
         return _conflict(form, record)
+    act_as(s, current_user.id)
     _apply(form, record)
     if record.publication_status in ("published", "submitted"):
         # A change is reviewed again before it is public: nothing unreviewed reaches the public.
@@ -213,6 +217,7 @@ def submit(event_id: int):
     require(current_user, "submit", record.association_id)
     if not ActionForm().validate_on_submit():
         abort(400, description=_("The form has expired; reload the page and try again."))
+    act_as(s, current_user.id)
     moderation.move(record, "submit")
     s.commit()
     flash(_("The event is submitted; a moderator will review it."))
@@ -237,6 +242,7 @@ def review(event_id: int):
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400, description="; ".join(e for errors in form.errors.values() for e in errors))
+    act_as(s, current_user.id)
     moderation.move(record, form.action.data, form.comment.data)
     s.commit()
     flash(_("The event is now %(state)s.", state=moderation.LABELS[record.publication_status]))
