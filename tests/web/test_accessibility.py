@@ -78,5 +78,8 @@ def test_the_map_with_its_list_legend_and_a_popup_open_has_no_violation(page, li
       groups[0].zoomToShowLayer(marker, () => { marker.openPopup(); resolve(); });
     })""")
     assert page.locator(".hm-list a").count() > 0 and page.locator(".leaflet-popup-content").count() == 1
+    # Leaflet fades a popup in: judged mid-fade, its colours are blends that no person reads.
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+                           " && !document.querySelector('.leaflet-zoom-anim')")
     assert violations(page) == []
     assert_offline_and_clean(page)
