@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -208,8 +209,13 @@ def init_app(app: Flask) -> None:
     def handle_domain_error(exc: HeritageMapError):
         if isinstance(exc, SignInRequired) and request.method == "GET" and wants_html():
             return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
-        if isinstance(exc, DatabaseUnavailable) and (kept := _form_on_outage(exc)) is not None:
-            return kept
+        if isinstance(exc, DatabaseUnavailable):
+            if (kept := _form_on_outage(exc)) is not None:
+                return kept
+            if "_login_user" not in g:
+                # The account could not be read (Flask-Login keeps it on g as _login_user): the page is drawn
+                # for no one, else its templates would ask the database again and the 503 become a 500.
+                g._login_user = AnonymousUserMixin()
         body, status = render_error(exc.status, exc.code, exc.message)
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         if isinstance(exc, RateLimited):
