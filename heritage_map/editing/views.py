@@ -14,7 +14,7 @@ from .. import db
 from ..accounts import policy
 from ..catalogue import queries, vocab
 from ..catalogue.geometry import SHAPES
-from ..catalogue.models import Association, Project, Site
+from ..catalogue.models import Association
 from ..errors import Conflict, InvalidGeometry, InvalidParameter, NotFound, keep_form_on_outage
 from ..events import queries as event_queries
 from ..events.models import Event
