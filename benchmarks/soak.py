@@ -8,8 +8,9 @@ Run it on demand with our venv's Python (never in the tests):
 
 It starts its own embedded PostgreSQL cluster (a temporary folder), migrates and seeds it, serves the app
 with gunicorn on 127.0.0.1, and has client threads replay a mix of map pages, record pages, the GeoJSON API,
-OGC items (pages, bbox, CQL2 filters, a feature), vector tiles and spatial questions, as fast as they are
-answered. Every 5 s it samples each worker's resident memory and PostgreSQL's client connections. It prints
+OGC items (pages, bbox, CQL2 filters, a feature), vector tiles, spatial questions, searches and signed-in
+edits (each client signs in as an editor the script makes and saves a draft project of its own again and
+again, with the CSRF token and version its form gives), as fast as they are answered. Every 5 s it samples each worker's resident memory and PostgreSQL's client connections. It prints
 the figures and exits 1 if any request failed (a 5xx, a connection error or an unexpected status) or the
 connections went past what the workers' pools allow. See benchmarks/README.md.
 """
@@ -21,6 +22,7 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -33,11 +35,16 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlencode
 
 try:
     import psycopg
-    from sqlalchemy import make_url
+    from sqlalchemy import make_url, select
+    from sqlalchemy.orm import Session
 
+    from heritage_map.accounts.models import Membership, User
+    from heritage_map.accounts.passwords import hash_password
+    from heritage_map.catalogue.models import Association
     from heritage_map.config import GEODATA_DIR
     from heritage_map.db import make_engine, set_up
     from heritage_map.devdb.cluster import Cluster
@@ -50,6 +57,10 @@ POOL_PER_WORKER = 15
 SQUARE = {"type": "Polygon", "coordinates": [[[-8.880, 30.468], [-8.874, 30.468], [-8.874, 30.474],
                                               [-8.880, 30.474], [-8.880, 30.468]]]}
 ITEMS = "/ogc/collections/heritage-sites/items"
+EDITOR = ("soak-editor@example.org", secrets.token_urlsafe(16))  # the account the edits are signed in with
+ASSOCIATION = "taroudant-bladna"  # a seeded association, which the editor edits for
+TOKEN = re.compile(r'name="csrf_token"[^>]*? value="([^"]+)"')
+VERSION = re.compile(r'name="version"[^>]*? value="(\d+)"')
 # (kind, weight, method, path, body): weights make a map-heavy mix, as a town portal's visitors would.
 MIX = [
     ("map page", 6, "GET", "/", None),
@@ -67,6 +78,10 @@ MIX = [
     ("question", 2, "POST", "/api/screening", json.dumps(SQUARE)),
     ("question", 2, "GET", "/api/near?lon=-8.877&lat=30.47&radius=500", None),
     ("question", 1, "POST", "/api/summary", json.dumps(SQUARE)),
+    ("search", 3, "GET", "/api/search?q=bab", None),
+    ("search", 1, "GET", "/api/search?q=kasbah&layer=sites&limit=5", None),
+    ("search", 1, "GET", "/api/search?q=%D8%A8%D8%A7%D8%A8", None),  # "باب", gate, in Arabic
+    ("edit", 2, "EDIT", "", None),  # the form read for its token and version, then saved (two requests)
 ]
 TILES = [(z, *tile) for z, tiles in {12: [(1688, 1946)], 14: [(6755, 7787), (6755, 7786), (6754, 7787)],
                                      16: [(27022, 31148)]}.items() for tile in tiles]
@@ -115,46 +130,141 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-class Load:
-    """Client threads, each on one keep-alive connection, replaying the mix until told to stop."""
+def make_editor(url: str) -> int:
+    """Add the editor account (an approved editor of ASSOCIATION) to the soak database; return the association's id."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        association = s.scalar(select(Association).where(Association.slug == ASSOCIATION))
+        user = User(email=EDITOR[0], display_name="Soak editor", role="member", active=True,
+                    password_hash=hash_password(EDITOR[1]))
+        s.add(user)
+        s.flush()
+        s.add(Membership(user_id=user.id, association_id=association.id, role="editor", state="approved"))
+        s.commit()
+        association_id = association.id
+    engine.dispose()
+    return association_id
 
-    def __init__(self, port: int, clients: int, seed: int):
-        self.port, self.stop = port, threading.Event()
+
+class Browser:
+    """One keep-alive connection with the cookies a browser keeps (the signed-in session)."""
+
+    # gunicorn closes a keep-alive connection idle for 2 s (its --keep-alive); a browser then opens a new one.
+    IDLE = 1.5
+
+    def __init__(self, port: int):
+        self.port, self.cookies, self.used = port, {}, time.monotonic()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(self, method: str, path: str, body: str | None = None, content_type: str | None = None):
+        """Return (status, headers, text) of one request; cookies set by the answer are kept."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if time.monotonic() - self.used > self.IDLE:
+            self.conn.close()  # reconnects on the request
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            raise
+        finally:
+            self.used = time.monotonic()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value
+        return response.status, response.msg, text.decode("utf-8", "replace")
+
+    def form(self, path: str, fields: dict, version: bool = False):
+        """Read the form at `path` for its CSRF token (and version), post `fields` with them; return the answer."""
+        status, headers, page = self.send("GET", path)
+        token, read = TOKEN.search(page), VERSION.search(page)
+        if status != 200 or not token or (version and not read):
+            return status, headers, f"GET {path}: HTTP {status}, no CSRF token or version"
+        fields = {**fields, "csrf_token": token.group(1), **({"version": read.group(1)} if version else {})}
+        return self.send("POST", path, urlencode(fields, doseq=True), "application/x-www-form-urlencoded")
+
+
+class Editor:
+    """A signed-in editor saving a draft project of its own, again and again, each time as its form now says."""
+
+    def __init__(self, browser: Browser, association_id: int, number: int):
+        self.browser, self.association_id, self.number = browser, association_id, number
+        self.slug: str | None = None
+        self.saves = 0
+
+    def fields(self) -> dict:
+        return {"title_en": f"Soak garden {self.number}", "description_en": f"Save number {self.saves}.",
+                "status": "proposed", "themes": ["heritage"], "sources": "Soak test", "then": "save",
+                "geometry": json.dumps(SQUARE), "association": str(self.association_id), "slug": self.slug or ""}
+
+    def start(self) -> str | None:
+        """Sign in and make the draft; return what went wrong, or None."""
+        status, _headers, _body = self.browser.form("/sign-in", {"email": EDITOR[0], "password": EDITOR[1]})
+        if status != 302:
+            return f"sign-in: HTTP {status}"
+        status, headers, _body = self.browser.form("/edit/projects/new", self.fields())
+        if status != 302:
+            return f"POST /edit/projects/new: HTTP {status}"
+        self.slug = headers["Location"].rstrip("/").rsplit("/", 1)[-1]  # the new project's form
+        return None
+
+    def save(self) -> str | None:
+        """Read the project's form (token, version) and save it changed; return what went wrong, or None."""
+        self.saves += 1
+        path = f"/edit/projects/{self.slug}"
+        status, _headers, body = self.browser.form(path, self.fields(), version=True)
+        return None if status == 302 else f"POST {path}: HTTP {status} {body[:200]}"
+
+
+class Load:
+    """Client threads, each on one keep-alive connection (and one more for its editor), replaying the mix."""
+
+    def __init__(self, port: int, clients: int, seed: int, association_id: int):
+        self.port, self.stop, self.association_id = port, threading.Event(), association_id
         self.lock = threading.Lock()
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: list[str] = []
-        self.threads = [threading.Thread(target=self.client, args=(random.Random(seed + i),), daemon=True)
+        self.threads = [threading.Thread(target=self.client, args=(random.Random(seed + i), i), daemon=True)
                         for i in range(clients)]
         self.weights = [m[1] for m in MIX]
+        self.editors = [Editor(Browser(port), association_id, i) for i in range(clients)]
 
-    def client(self, rng: random.Random) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    def prepare(self) -> None:
+        """Sign each client's editor in and make its draft, before the traffic (an Argon2 hash a sign-in)."""
+        for editor in self.editors:
+            problem = editor.start()
+            if problem:
+                raise SystemExit(f"the editor could not start: {problem}")
+
+    def client(self, rng: random.Random, number: int) -> None:
+        visitor = Browser(self.port)
+        editor = self.editors[number]  # signed in, on a connection of its own
         while not self.stop.is_set():
             kind, _w, method, path, body = rng.choices(MIX, self.weights)[0]
             if "{z}" in path:
                 z, x, y = rng.choice(TILES)
                 path = path.format(z=z, x=x, y=y)
-            headers = {"Content-Type": "application/json"} if body else {}
             started = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
+                if method == "EDIT":
+                    error = editor.save()
+                else:
+                    status = visitor.send(method, path, body, "application/json" if body else None)[0]
+                    error = None if status in (200, 204) else f"{method} {path}: HTTP {status}"
             except (OSError, http.client.HTTPException) as exc:
-                status = None
                 error = f"{method} {path}: {type(exc).__name__}: {exc}"
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             elapsed = time.perf_counter() - started
             with self.lock:
-                if status is None:
+                if error:
                     self.errors.append(error)
-                elif status not in (200, 204):
-                    self.errors.append(f"{method} {path}: HTTP {status}")
                 else:
                     self.latency[kind].append(elapsed)
-        conn.close()
+        visitor.conn.close()
+        editor.browser.conn.close()
 
 
 def main() -> int:
@@ -180,6 +290,7 @@ def main() -> int:
         engine = make_engine(url)
         set_up(engine, GEODATA_DIR)
         engine.dispose()
+        association_id = make_editor(url)
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
                "HERITAGE_MAP_AUTO_SETUP": "0", "HERITAGE_MAP_TILE_URL": "none",
@@ -204,7 +315,8 @@ def main() -> int:
             time.sleep(0.5)
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         watcher = psycopg.connect(plain, autocommit=True)
-        load = Load(port, args.clients, seed=13)
+        load = Load(port, args.clients, seed=13, association_id=association_id)
+        load.prepare()
         say(f"traffic for {args.duration:.0f} s: {args.clients} clients, gunicorn {args.workers} workers x "
             f"{args.threads} threads on port {port}")
         started = time.monotonic()
@@ -226,6 +338,11 @@ def main() -> int:
         for t in load.threads:
             t.join(60)
         elapsed = time.monotonic() - started
+        # Each save that answered 302 is one more version of its draft, and one recorded revision.
+        saved, revised = watcher.execute(
+            "SELECT sum(p.version - 1), (SELECT count(*) FROM revisions r WHERE r.table_name = 'projects' "
+            "AND r.operation = 'update' AND r.record_id = ANY(array_agg(p.id))) FROM projects p "
+            "WHERE p.title_en LIKE 'Soak garden %'").fetchone()
         watcher.close()
 
         every = [v for values in load.latency.values() for v in values]
@@ -244,10 +361,13 @@ def main() -> int:
             warm = [p for p in points if p[0] >= elapsed * 0.2]  # after the first fifth: caches filled
             print(f"worker {pid}: RSS {points[0][1]:.0f} -> {points[-1][1]:.0f} MB, slope after warm-up "
                   f"{slope(warm):+.2f} MB/min over {len(warm)} samples")
+        edits = len(load.latency["edit"])
+        print(f"signed-in edits: {edits} saves answered 302; the drafts' versions went up by {saved}, with "
+              f"{revised} revisions recorded")
         bound = args.workers * POOL_PER_WORKER
         print(f"PostgreSQL client connections: max {max(connections, default=0)}, last "
               f"{connections[-1] if connections else 0} (the pools allow {bound}: {args.workers} x {POOL_PER_WORKER})")
-        ok = not load.errors and max(connections, default=0) <= bound
+        ok = not load.errors and max(connections, default=0) <= bound and edits == saved == revised
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:

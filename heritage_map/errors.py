@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -155,6 +158,35 @@ WERKZEUG_MESSAGES = (
 )
 
 
+# Said above a form sent back because its save was lost with the database connection.
+NOT_SAVED = N_("The connection to the database was lost while saving: nothing was saved. Everything you entered is "
+               "still in the form below; send it again in a moment.")
+
+
+def keep_form_on_outage(page: Callable[[str], tuple]) -> None:
+    """Have this form post answer `page(message)` (the form as sent) should the database be lost before it is saved.
+
+    The page is rendered after the lost transaction is rolled back, from a new connection; when the database
+    cannot give one either, the plain 503 page is shown instead.
+    """
+    g.form_on_outage = page
+
+
+def _form_on_outage(exc: DatabaseUnavailable):
+    """Return the form page a view asked for (keep_form_on_outage) as a 503, or None when there is none to show."""
+    page = g.pop("form_on_outage", None)
+    if page is None or request.method != "POST" or not wants_html():
+        return None
+    s = g.get("db_session")
+    try:
+        if s is not None:
+            s.rollback()  # the server ended the transaction: nothing of it was written; this ends ours
+        body, _status = page(gettext(NOT_SAVED))
+    except HeritageMapError:
+        return None
+    return body, exc.status, {"Retry-After": str(exc.retry_after)}
+
+
 def render_error(status: int, code: str, message: str):
     """Render one error as a JSON body or an HTML page, by what the client wants.
 
@@ -177,6 +209,13 @@ def init_app(app: Flask) -> None:
     def handle_domain_error(exc: HeritageMapError):
         if isinstance(exc, SignInRequired) and request.method == "GET" and wants_html():
             return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+        if isinstance(exc, DatabaseUnavailable):
+            if (kept := _form_on_outage(exc)) is not None:
+                return kept
+            if "_login_user" not in g:
+                # The account could not be read (Flask-Login keeps it on g as _login_user): the page is drawn
+                # for no one, else its templates would ask the database again and the 503 become a 500.
+                g._login_user = AnonymousUserMixin()
         body, status = render_error(exc.status, exc.code, exc.message)
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         if isinstance(exc, RateLimited):

@@ -121,3 +121,37 @@ def test_a_server_that_accepts_but_never_answers_gives_503_once_connecting_times
         response = app.test_client().get("/api/sites")
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
     assert response.get_json() == {"code": "ServiceUnavailable", "description": db.UNREACHABLE}
+
+
+def test_a_form_post_while_the_database_is_stopped_answers_the_plain_503_page_not_a_500(cluster, caplog):
+    # With no database to render the form from, the page that keeps the form (errors.keep_form_on_outage)
+    # cannot be made: the plain 503 page says to try again, and nothing goes to the log as a bug.
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from heritage_map.catalogue.models import Association
+    from tests.factories import csrf_token, make_event, make_user, sign_in
+
+    app = serving(cluster, cluster.url())
+    with Session(db.make_engine(cluster.url()), expire_on_commit=False) as s:
+        bladna = s.scalar(select(Association).where(Association.slug == "taroudant-bladna"))
+        editor = make_user(s, memberships={bladna: "editor"}, email="stopped-editor@example.org")
+        event = make_event(s, bladna, publication_status="draft")
+        s.commit()
+        s.bind.dispose()
+    client = app.test_client()
+    assert sign_in(client, editor).status_code == 302
+    path = f"/events/{event.id}/edit"
+    data = {"csrf_token": csrf_token(client, path), "association_id": str(bladna.id), "kind": "clean_up",
+            "title_en": "Clean the walls", "starts_at": "2027-06-05T09:00", "ends_at": "2027-06-05T12:00",
+            "lon": "-8.88", "lat": "30.47", "version": str(event.version)}
+    caplog.set_level(logging.ERROR)
+    cluster.stop()
+    try:
+        response = client.post(path, data=data, headers={"Accept": BROWSER})
+    finally:
+        cluster.start()
+    assert (response.status_code, response.mimetype, response.headers["Retry-After"]) == (503, "text/html", "5")
+    assert db.UNREACHABLE in response.get_data(as_text=True)
+    assert not [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
+    assert client.post(path, data=data).status_code == 302  # back, and the same post saves

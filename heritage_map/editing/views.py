@@ -15,7 +15,7 @@ from ..accounts import policy
 from ..catalogue import queries, vocab
 from ..catalogue.geometry import SHAPES
 from ..catalogue.models import Association
-from ..errors import Conflict, InvalidGeometry, InvalidParameter, NotFound
+from ..errors import Conflict, InvalidGeometry, InvalidParameter, NotFound, keep_form_on_outage
 from ..events import queries as event_queries
 from ..events.models import Event
 from . import diff, footprint, forms, history, records, saving, workflow
@@ -146,7 +146,7 @@ def render_form(kind: str, form, record, status: int = 200, **extra):
                            tile_url=current_app.config["TILE_URL"],
                            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
                            max_vertices=max_vertices(), vocab=vocab, conflict=extra.pop("conflict", None),
-                           notice=extra.pop("notice", None)), status
+                           notice=extra.pop("notice", None), unsaved=extra.pop("unsaved", None)), status
 
 
 def edit(kind: str, slug: str | None):
@@ -171,6 +171,8 @@ def edit(kind: str, slug: str | None):
             form.association.data = chosen.id
         return render_form(kind, form, record)
 
+    keep_form_on_outage(lambda message, slug=slug: render_form(
+        kind, form, load_for_edit(db.session(), kind, slug) if slug else None, unsaved=message))
     history.act_as(s, current_user.id)
     valid = form.validate()
     owner = form.association.data if record is None else records.owner_id(record)
@@ -327,8 +329,11 @@ def review(kind: str, slug: str):
     s = db.session()
     record = records.get(s, kind, slug)
     if request.method == "POST":
-        history.act_as(s, current_user.id)
         payload = request.get_json(silent=True) if request.is_json else request.form
+        keep_form_on_outage(lambda message: review_page(db.session(), kind, records.get(db.session(), kind, slug),
+                                                        typed_comment=(payload or {}).get("comment"),
+                                                        unsaved=message))
+        history.act_as(s, current_user.id)
         workflow.move(s, current_user, kind, record, (payload or {}).get("action", ""),
                       (payload or {}).get("comment", ""))
         s.commit()
@@ -336,13 +341,18 @@ def review(kind: str, slug: str):
             return jsonify({"slug": record.slug, "publication_status": record.publication_status})
         flash(_("Done: %(state)s.", state=record.publication_status.replace("_", " ")))
         return redirect(url_for("editing.review_queue"))
+    return review_page(s, kind, record)
+
+
+def review_page(s, kind: str, record, **extra):
+    """Render a submission's review page: its diff, both geometries and the moves the moderator may make."""
     before = history.last_published(s, kind, record.id)
     now = history.current_row(s, kind, record.id)
     return render_template("editing/review.html", kind=kind, record=record, fields=diff.compare(
         before.row if before else {}, now), old_geometry=history.geometry_of(before.row if before else None),
         new_geometry=history.geometry_of(now), moves=workflow.allowed_moves(current_user, record),
         comment=workflow.last_comment(s, kind, record.id), tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"])
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"], **extra), 200
 
 
 @bp.get("/history/<kind>/<slug:slug>")

@@ -17,7 +17,7 @@ from .. import db, moderation
 from ..accounts.policy import can
 from ..editing.history import act_as
 from ..catalogue.models import SRID
-from ..errors import NotFound
+from ..errors import NotFound, keep_form_on_outage
 from ..i18n import localized
 from . import ical, queries
 from .access import editable_associations, readable, require
@@ -130,6 +130,8 @@ def new():
     form = _form(s, ids)
     if not form.is_submitted():
         form.association_id.data = ids[0]
+    keep_form_on_outage(lambda message: (render_template("events/form.html", form=form, event=None,
+                                                         unsaved=message), 503))
     if form.validate_on_submit():
         require(current_user, "edit", form.association_id.data)  # the choices allow only these; said again
         act_as(s, current_user.id)  # the history names who announced it
@@ -156,6 +158,9 @@ def edit(event_id: int):
         form = _form(s, ids, **_values(record))
         return render_template("events/form.html", form=form, event=record)
     form = _form(s, ids, formdata=request.form)
+    keep_form_on_outage(lambda message: (render_template("events/form.html", form=form,
+                                                         event=queries.get(db.session(), event_id),
+                                                         unsaved=message), 503))
     if not form.validate_on_submit():
         return render_template("events/form.html", form=form, event=record), 400
     require(current_user, "edit", form.association_id.data)
