@@ -58,17 +58,6 @@ class Forbidden(HeritageMapError):
     code = "Forbidden"
 
 
-class TooManyAttempts(HeritageMapError):
-    """Too many failed sign-ins for one account or from one address; try again later."""
-
-    status = 429
-    code = "TooManyRequests"
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class Conflict(HeritageMapError):
     """The record is not in a state that allows this, or it changed since it was read."""
 
