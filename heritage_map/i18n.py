@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from . import catalogues, language_urls
 from .config import PACKAGE
 from .errors import NotFound
+from .urls import is_local_path
 
 # A record without text in the interface language shows its English, then its French, then its Arabic. The
 # pages, the map's popups and the planner's tables all read this order (map.js gets it in its config).
@@ -165,8 +166,7 @@ def switch(code: str):
     if code not in LANGUAGES:
         raise NotFound(f"no interface language {code!r} (there are: {', '.join(LANGUAGES)})")
     target = request.args.get("next") or "/"
-    # Only a path on this site: no open redirect to another host.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not is_local_path(target):
         target = "/"
     target = language_urls.split_language(target)[1] or "/"  # /fr/sites asked in Arabic: /ar/sites
     response = redirect(f"{language_urls.neutral_root()}/{code}{target}", 303)

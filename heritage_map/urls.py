@@ -18,3 +18,12 @@ def record_url(layer: str) -> str:
 def page_url(endpoint: str, **kwargs) -> str:
     """Return the path of the page `endpoint` takes a slug for, with "{slug}" standing for the slug."""
     return url_for(endpoint, slug=_MARK, **kwargs).replace(_MARK, "{slug}")
+
+
+def is_local_path(target: str | None) -> bool:
+    """Tell whether `target` is a path on this site, safe to redirect to (no other host: no open redirect).
+
+    >>> [is_local_path(t) for t in ("/sites?kind=heritage", "//evil.example", "/\\\\evil.example", "https://x", "")]
+    [True, False, False, False, False]
+    """
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target

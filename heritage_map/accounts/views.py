@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import db
+from ..urls import is_local_path
 from . import letters, mail, queries, throttle, tokens
 from .forms import ButtonForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
 from .models import User
@@ -22,7 +23,7 @@ __all__ = ["bp", "SignInForm", "safe_next"]
 
 def safe_next(target: str | None) -> str:
     """Return `target` if it is a path on this site, else the home page (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if is_local_path(target):
         return target
     return url_for("web.index")
 
