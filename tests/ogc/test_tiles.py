@@ -124,6 +124,29 @@ def test_points_are_clustered_at_low_zoom_into_counts_that_sum_to_the_published_
     assert "ramparts" in {f["properties"].get("slug") for f in found}
 
 
+def test_a_point_on_or_beside_a_tile_edge_is_counted_in_exactly_one_tile(client, session):
+    z, x, y = tile_of(*BAB_EL_KHEMIS, 10)
+    around = [(z, x - 1, y - 1), (z, x, y - 1), (z, x - 1, y), (z, x, y)]  # the four tiles at its north-west corner
+
+    def counted() -> int:
+        return sum(f["properties"].get("count", 0) for address in around for f in features(client.get(path(*address))))
+
+    before = counted()
+    # On the corner, on both edges, and a hair (within float4 rounding of a box) either side of them.
+    hair = [-1e-7, -1e-12, 0.0, 1e-12, 1e-7]
+    offsets = [(dx, dy) for dx in hair for dy in hair] + [(dx, -0.01) for dx in hair] + [(0.01, dy) for dy in hair]
+    corner_x, corner_y = session.execute(text(
+        "SELECT ST_X(c), ST_Y(c) FROM ST_Transform(ST_SetSRID(ST_MakePoint("
+        "ST_XMin(ST_TileEnvelope(:z, :x, :y)), ST_YMax(ST_TileEnvelope(:z, :x, :y))), 3857), 4326) AS c"),
+        {"z": z, "x": x, "y": y}).one()
+    session.execute(insert(Site), [
+        {"slug": f"edge-{i}", "name_en": f"Edge {i}", "kind": "heritage", "category": "gate",
+         "coord_confidence": "estimated", "publication_status": "published", "sources": [],
+         "geom": f"SRID=4326;POINT({corner_x + dx!r} {corner_y + dy!r})"}
+        for i, (dx, dy) in enumerate(offsets)])
+    assert counted() - before == len(offsets)
+
+
 def test_an_edit_of_a_site_changes_the_next_tile_and_its_etag(client, session):
     before = client.get(path(*KHEMIS_Z15))
     session.execute(text("UPDATE sites SET name_en = 'Gate of Thursday' WHERE slug = 'bab-el-khemis'"))
