@@ -106,7 +106,8 @@ def restore(url: str, file: str | Path, uploads_dir: str | Path, bindir: Path | 
     manifest = check(file)
     with psycopg.connect(conninfo, **_password(env)) as conn:
         _check_client(conn, tools)
-        # Records are the rows of the models' tables, not bookkeeping (alembic_version, layer_versions, rate_counts).
+        # Records are the rows of the models' tables, not bookkeeping (alembic_version, layer_versions,
+        # rate_counts, tile_clusters).
         held = sum(n for table, n in _row_counts(conn).items() if table in RECORD_TABLES)
     if held and not yes:
         raise BackupError(f"the database holds {held} records, which the restore would replace; "

@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Response, request
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, literal_column, select, table, text
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import compression, db
 
@@ -63,15 +64,40 @@ class Validators:
         return Response(status=304, headers=self.headers())
 
 
+CLOCK_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+
+
 def validators(conn: Connection, what: str) -> Validators:
     """Return the validators of a data response that `what` (its URL) names, from the layers' versions."""
-    rows = conn.execute(text("SELECT layer, version, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint "
-                             "FROM layer_versions")).all()
+    rows = conn.execute(text(f"SELECT layer, version, {CLOCK_US} FROM layer_versions")).all()
     now_us = rows[0][2] if rows else 0
     return Validators({layer: version for layer, version, _now in rows}, now_us, what)
+
+
+def columns() -> list[ColumnElement]:
+    """Return the layers' versions (a JSON object) and the database clock: two columns for a data query.
+
+    Read with the data they describe, they cost no round trip of their own, and come from the same snapshot.
+    """
+    versions = select(func.jsonb_object_agg(literal_column("layer"), literal_column("version")))
+    return [versions.select_from(table("layer_versions")).scalar_subquery(), literal_column(CLOCK_US)]
+
+
+def from_columns(versions: dict | None, now_us: int) -> Validators:
+    """Return this request's validators from the two columns() read with its data."""
+    return Validators(versions or {}, now_us, _what())
+
+
+def conditional() -> bool:
+    """Tell whether the request asks for an answer only if it changed (If-None-Match, If-Modified-Since)."""
+    return bool(request.if_none_match or request.if_modified_since)
 
 
 def current() -> Validators:
     """Return this request's validators: its URL with the host (features link absolutely) and languages asked."""
     with db.read() as conn:
-        return validators(conn, f"{request.url} {request.accept_languages}")
+        return validators(conn, _what())
+
+
+def _what() -> str:
+    return f"{request.url} {request.accept_languages}"

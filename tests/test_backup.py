@@ -29,8 +29,9 @@ TEMPLATE_DB = "heritage_map_backup_seeded"
 TARGET_DB = "heritage_map_backup"
 OLD_DB = "heritage_map_backup_old"
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-# Every table of the app: the models' and the bookkeeping of migrations, tile versions and rate limits.
-TABLES = sorted([t.name for t in Base.metadata.sorted_tables] + ["alembic_version", "layer_versions", "rate_counts"])
+# Every table of the app: the models' and the bookkeeping of migrations, tile versions, rate limits, cluster counts.
+TABLES = sorted([t.name for t in Base.metadata.sorted_tables]
+                + ["alembic_version", "layer_versions", "rate_counts", "tile_clusters"])
 
 
 def plain(url: str, dbname: str) -> str:
@@ -132,9 +133,10 @@ def test_a_restore_with_yes_brings_back_every_table_exactly_as_it_was_backed_up(
                              f"rows in {len(TABLES)} tables at revision {HEAD}, 0 uploaded files\n")
     change_records(target)
     changed = fingerprint(target)
-    # The history records the change too (revisions, written by trigger with every change of a site).
+    # The history records the change too (revisions, written by trigger with every change of a site), and so
+    # do the tiles' counts (tile_clusters).
     assert {t for t in before if before[t] != changed[t]} == {"sites", "project_sites", "sequences", "layer_versions",
-                                                              "revisions"}
+                                                              "revisions", "tile_clusters"}
 
     result = run("db", "restore", tmp_path / "backup.tar", "--yes")
     assert result.exit_code == 0, result.output
@@ -148,7 +150,7 @@ def test_a_restore_without_yes_into_a_database_with_records_refuses_saying_how_m
     changed = fingerprint(target)
     result = run("db", "restore", tmp_path / "backup.tar")
     assert result.exit_code == 1
-    records = sum(changed[t][0] for t in TABLES if t not in ("alembic_version", "layer_versions"))
+    records = sum(changed[t][0] for t in TABLES if t not in ("alembic_version", "layer_versions", "tile_clusters"))
     assert result.output == (f"Error: the database holds {records} records, which the restore would replace; "
                              "run it again with --yes to confirm\n")
     assert fingerprint(target) == changed

@@ -64,6 +64,11 @@ def folded_text() -> Mapped[str]:
                          deferred=True)
 
 
+def point_below_index(table: str) -> Index:
+    """Return the index of the zoom below which a record is drawn as a count (migration 0015: heritage_point_below)."""
+    return Index(f"ix_{table}_point_below", text("heritage_point_below(geom)"))
+
+
 def search_index(table: str) -> Index:
     """Return the GIN trigram index on a table's search_text (substring and fuzzy matches)."""
     return Index(f"ix_{table}_search_text", "search_text", postgresql_using="gin",
@@ -102,6 +107,7 @@ class Site(Versioned, Timestamped, Base):
         CheckConstraint("protection_buffer_m IS NULL OR protection_buffer_m >= 0", name="buffer_positive"),
         Index("ix_sites_geom", "geom", postgresql_using="gist"),
         Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
+        point_below_index("sites"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
         Index("ix_sites_category", "category", postgresql_include=["publication_status", "kind"]),
         search_index("sites"),
@@ -152,6 +158,7 @@ class Association(Versioned, Timestamped, Base):
         one_of("publication_status", vocab.PUBLICATION_STATES), shape_check(), slug_check(),
         Index("ix_associations_geom", "geom", postgresql_using="gist"),
         Index("ix_associations_geog", text("(geom::geography)"), postgresql_using="gist"),
+        point_below_index("associations"),
         search_index("associations"),
     )
 
@@ -208,6 +215,7 @@ class Project(Versioned, Timestamped, Base):
         CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_geog", text("(geom::geography)"), postgresql_using="gist"),
+        point_below_index("projects"),
         search_index("projects"),
     )
 

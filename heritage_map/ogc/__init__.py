@@ -358,18 +358,23 @@ def item(cid: str, fid: str):
     out_crs = crs.parse(request.args.get("crs"))
     html = wants_html()
     headers = {"Content-Crs": f"<{out_crs.uri}>"}
-    if not html:  # before the query: an unchanged feature costs a 304 and one read of the versions
+    # A client's copy is checked before the query: an unchanged feature costs a 304 and one read of the
+    # versions. Otherwise the versions come with the feature, in the same round trip.
+    together = not html and not freshness.conditional()
+    if not html and not together:
         validators = freshness.current()
         if validators.unchanged():
             return validators.not_modified()
         headers.update(validators.headers())
-    text = None
+    row = None
     if "\x00" not in fid:  # no slug holds a NUL, and PostgreSQL would refuse to compare one
         with db.read() as conn:
-            text = items.one(conn, c, fid, out_crs, record_url(c.layer))
-    if text is None:
+            row = items.one(conn, c, fid, out_crs, record_url(c.layer), versions=together)
+    if row is None:
         raise NotFound(f"no feature {fid!r} in collection {cid!r}")
-    feature = json.loads(text)
+    if together:
+        headers.update(freshness.from_columns(row[1], row[2]).headers())
+    feature = json.loads(row[0])
     feature["links"] = [*self_links(feature["id"]),
                         link("collection", url_for("ogc.collection", cid=cid, _external=True), "application/json")]
     if html:
@@ -439,13 +444,21 @@ def tile(cid: str, tms: str, z: str, y: str, x: str):
     parse_filters(page)
     url = record_url(c.layer)
     cache = current_app.extensions["heritage_map.tile_cache"]
+    key = tiles.address(page, zoom, col, row, url)
+    kept = cache.get(key)
     with db.read() as conn:
-        # The version first: the tile read after it is at least as new, so it is never cached as newer than it is.
-        tag = tiles.etag(page, zoom, col, row, url, tiles.version(conn, c.layer))
-        headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
-        if compression.not_modified(tag):
-            return Response(status=304, headers=headers)
-        body = cache.get(tag)
-        if body is None:
-            body = cache.put(tag, tiles.encode(conn, page, zoom, col, row, url))
+        # A tile kept, or one the client may have (a conditional request): its layer's version first, so
+        # that an unchanged tile costs that one small query. Else the version comes with the new tile.
+        if kept is not None or request.if_none_match:
+            layer_version = tiles.version(conn, c.layer)
+            tag = tiles.etag(key, layer_version)
+            headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
+            if compression.not_modified(tag):
+                return Response(status=304, headers=headers)
+            if kept is not None and kept[0] == layer_version:
+                return Response(kept[1], mimetype=tiles.MVT, headers=headers)
+        layer_version, body = tiles.encode(conn, page, zoom, col, row, url)
+    cache.put(key, layer_version, body)
+    tag = tiles.etag(key, layer_version)
+    headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
     return Response(body, mimetype=tiles.MVT, headers=headers)

@@ -28,6 +28,7 @@ class Collection:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sortables: tuple[str, ...] = ("slug", "updated_at")
     layer: str = ""
+    facets: dict[str, str] = field(default_factory=dict)  # column → value of the view's match (its cells' counts)
 
 
 def json_type(column) -> str:
@@ -52,7 +53,8 @@ def _collection(layer: layers.Layer, view: layers.View) -> Collection:
     return Collection(view.id, view.title, view.description, model,
                       lambda: queries.layer_filters(layer.key, **view.match),
                       {name: Queryable(name, column, json_type(column)) for name, column in columns.items()},
-                      layer.enums, layer.sortables, layer.key)
+                      layer.enums, layer.sortables, layer.key,
+                      {layer.filter(name).column: value for name, value in view.match.items()})
 
 
 COLLECTIONS: dict[str, Collection] = {view_id: _collection(layer, view)

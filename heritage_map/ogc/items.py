@@ -15,6 +15,7 @@ from sqlalchemy import (BindParameter, Connection, Float, Integer, LargeBinary, 
                         case, func, literal, literal_column, null, or_, select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
+from .. import freshness
 from ..catalogue import geojson, queries, search
 from ..catalogue.models import SRID
 from ..crs import Crs, within_area
@@ -97,6 +98,11 @@ class Page:
     def backwards(self) -> bool:
         """Tell whether the page is the one before a cursor (a prev link)."""
         return bool(self.cursor and self.cursor["direction"] == "prev")
+
+    @property
+    def filtered(self) -> bool:
+        """Tell whether the page asks for fewer records than its collection's (a bbox, dates, a filter, words)."""
+        return bool(self.bbox or self.interval or self.equals or self.filter_clause is not None or self.q is not None)
 
     def shape(self) -> tuple:
         """Return what the SQL of the page's conditions depends on, but for the values it binds."""
@@ -401,12 +407,14 @@ def count(conn: Connection, page: Page) -> int | None:
     return matched if matched <= COUNT_CAP else None
 
 
-def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, record_url: str) -> bytes | None:
-    """Return one feature's JSON (UTF-8), or None if it is not there."""
+def one(conn: Connection, collection: Collection, feature_id: str, crs: Crs, record_url: str,
+        versions: bool = False) -> Row | None:
+    """Return one feature's row, its JSON (UTF-8) first, then with `versions` freshness.columns(); None if not there."""
     # The feature's id is bound at execution, not in the key (see _Statements).
-    stmt = _statements.get_or_build(("one", collection.id, crs, record_url), lambda: (
-        select(feature_expression(collection.id, crs, record_url))
-        .where(and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))
-        .execution_options(binary_results=True)))
-    return conn.scalar(stmt, {"slug": feature_id})
-
+    def build() -> Select:
+        stmt = (select(feature_expression(collection.id, crs, record_url))
+                .where(and_(*collection.where(), collection.model.slug == bindparam("slug", type_=String)))
+                .execution_options(binary_results=True))
+        return stmt.add_columns(*freshness.columns()) if versions else stmt
+    return conn.execute(_statements.get_or_build(("one", collection.id, crs, record_url, versions), build),
+                        {"slug": feature_id}).first()

@@ -13,8 +13,9 @@ import re
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import BigInteger, Connection, Float, Integer, LargeBinary, Select, Text, and_, bindparam, cast, func
-from sqlalchemy import case, literal, null, or_, select, text, union_all
+from sqlalchemy import (BigInteger, Connection, Float, Integer, LargeBinary, Select, Text, and_, bindparam, cast,
+                        case, column, func, literal, null, select, table, text, union_all)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..catalogue import layers, queries
@@ -29,8 +30,9 @@ CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 20  # tiles 38 m wide: a gate fills one; clients zoom further into the z20 tiles
 CLUSTER_BELOW = 13  # a z13 tile is 4.9 km wide, about the town: below it single markers crowd
-CELLS = 16  # cells per side of a tile when clustering (16 px on a 256 px tile)
-SMALL = 64  # when clustering, a shape narrower and lower than 1/SMALL of the tile (4 px) is counted as a point
+CELL_ZOOMS = 4  # when clustering, a tile's cells are the tiles 4 zooms deeper (migration 0015)
+CELLS = 2**CELL_ZOOMS  # cells per side of a tile: 16 px on a 256 px tile
+SMALL = 64  # a shape narrower and lower than 1/SMALL of a tile (4 px) counts as a point (heritage_point_below)
 EXTENT, BUFFER = 4096, 64  # the tile's grid, and the margin drawn around it so that symbols are not cut
 MAX_TILE_BYTES = 500_000  # a tile of single features past this is sent clustered instead
 # Each single feature carries at least its slug and url (50 bytes and more): past this many, the tile
@@ -89,40 +91,65 @@ def check_matrix_set(name: str) -> None:
         raise NotFound(f"no tile matrix set {name!r} (served: {TILE_MATRIX_SET})")
 
 
+VERSION = "SELECT version FROM layer_versions WHERE layer = :layer"
+
+
 def version(conn: Connection, layer: str) -> int:
     """Return the layer's version, which the database bumps at every change of its table (migration 0007)."""
-    return conn.scalar(text("SELECT version FROM layer_versions WHERE layer = :layer"), {"layer": layer})
+    return conn.scalar(text(VERSION), {"layer": layer})
 
 
-def etag(page: Page, z: int, x: int, y: int, record_url: str, layer_version: int) -> str:
-    """Return the entity tag of a tile: a hash of everything its bytes depend on, the layer's version included."""
-    what = [_ENCODING, z, x, y, record_url, page.shape(), sorted(page.values().items()), layer_version]
+def address(page: Page, z: int, x: int, y: int, record_url: str) -> str:
+    """Return the key of a tile in the cache: a hash of everything its bytes depend on but the layer's version."""
+    what = [_ENCODING, z, x, y, record_url, page.shape(), sorted(page.values().items())]
     return hashlib.sha256(json.dumps(what, default=str).encode()).hexdigest()[:32]
 
 
-def encode(conn: Connection, page: Page, z: int, x: int, y: int, record_url: str) -> bytes:
-    """Return the tile z/x/y of the page's collection as Mapbox Vector Tile bytes, made by PostGIS."""
-    values = page.values() | {"z": z, "x": x, "y": y}
-    clustered = z < CLUSTER_BELOW or conn.scalar(_dense_statement(page), values)
-    tile = conn.scalar(_statement(page, clustered, record_url), values)
-    if not clustered and len(tile) > MAX_TILE_BYTES:  # a dense place: counts keep the tile small
-        tile = conn.scalar(_statement(page, True, record_url), values)
-    return bytes(tile)
+def etag(tile_address: str, layer_version: int) -> str:
+    """Return the entity tag of a tile: its address and the version of its layer's records."""
+    return hashlib.sha256(f"{tile_address} {layer_version}".encode()).hexdigest()[:32]
 
 
-def _statement(page: Page, clustered: bool, record_url: str) -> Select:
-    # z, x and y are bound; what the build writes in (the filter's text, the URL, the layer name) is in the key.
-    key = ("tile", clustered, page.shape(), record_url)
-    return items.cached_statement(key, lambda: _build(page, clustered, record_url))
+def encode(conn: Connection, page: Page, z: int, x: int, y: int, record_url: str) -> tuple[int, bytes]:
+    """Return the layer's version and the tile z/x/y of the page's collection as MVT bytes, made by PostGIS.
+
+    One statement, so one round trip, and the tile is of the very records of that version (one snapshot).
+    """
+    values = page.values() | {"z": z, "x": x, "y": y, "layer": page.collection.layer}
+    low = z < CLUSTER_BELOW
+    layer_version, dense, tile = conn.execute(_statement(page, low, record_url), values).one()
+    if not dense and len(tile) > MAX_TILE_BYTES:  # a dense place: counts keep the tile small
+        tile = conn.scalar(_tile(page, "dense", record_url), values)
+    return layer_version, bytes(tile)
 
 
-def _dense_statement(page: Page) -> Select:
-    """Return the SELECT of whether more than DENSE records meet the tile (z, x, y bound), read no further."""
+def _statement(page: Page, low: bool, record_url: str) -> Select:
+    """Return the SELECT of the layer's version, whether the tile is dense and the tile (z, x, y bound)."""
     def build() -> Select:
-        _, _, conditions = _tile_area(page)
-        found = select(page.collection.model.id).where(and_(*conditions)).limit(DENSE + 1).subquery()
-        return select(select(func.count()).select_from(found).scalar_subquery() > DENSE)
-    return items.cached_statement(("tile-dense", page.shape()), build)
+        versions = text(VERSION).columns(version=BigInteger).scalar_subquery()
+        if low:
+            # The database keeps the counts of a collection's cells (migration 0015); a filter needs its own.
+            mode = "counted" if page.filtered else "stored"
+            return select(versions, literal(True), _tile(page, mode, record_url).scalar_subquery())
+        # Past DENSE records single features would outgrow a tile: counts instead. A CASE runs the
+        # subquery (the InitPlan) of the branch taken only.
+        dense = select(_dense(page).label("dense")).subquery("density")
+        made = case((dense.c.dense, _tile(page, "dense", record_url).scalar_subquery()),
+                    else_=_tile(page, "single", record_url).scalar_subquery())
+        return select(versions, dense.c.dense, made).select_from(dense)
+    # z, x and y are bound; what the build writes in (the filter's text, the URL, the layer name) is in the key.
+    return items.cached_statement(("tile", low, page.shape(), record_url), build)
+
+
+def _tile(page: Page, mode: str, record_url: str) -> Select:
+    return items.cached_statement(("tile-of", mode, page.shape(), record_url), lambda: _build(page, mode, record_url))
+
+
+def _dense(page: Page) -> ColumnElement:
+    """Return whether more than DENSE records meet the tile (z, x, y bound), read no further."""
+    _, _, conditions = _tile_area(page)
+    found = select(page.collection.model.id).where(and_(*conditions)).limit(DENSE + 1).subquery()
+    return select(func.count()).select_from(found).scalar_subquery() > DENSE
 
 
 def _tile_area(page: Page) -> tuple[ColumnElement, ColumnElement, list[ColumnElement]]:
@@ -135,53 +162,65 @@ def _tile_area(page: Page) -> tuple[ColumnElement, ColumnElement, list[ColumnEle
     return envelope, size, [*items.conditions(page), page.collection.model.geom.op("&&")(area)]
 
 
-def _build(page: Page, clustered: bool, record_url: str) -> Select:
+# The cells' counts that the database keeps (migration 0015): per layer, zoom, cell and facets.
+_CLUSTERS = table("tile_clusters", column("layer", Text), column("z", Integer), column("cx", Integer),
+                  column("cy", Integer), column("facets", JSONB), column("n", Integer),
+                  column("sum_lon", Float), column("sum_lat", Float))
+
+
+def _build(page: Page, mode: str, record_url: str) -> Select:
+    """Return the tile's SELECT: single features ("single"), or counts per cell, live ("counted", "dense") or kept.
+
+    A cell is a tile CELL_ZOOMS deeper (16 × 16 per tile); a point, or a shape under 4 px at the zoom
+    (heritage_point_below), counts in the cell of its anchor (itself, or its shape's centroid), and the
+    cluster is drawn at the mean of its anchors. The functions are those that keep the stored counts, so
+    a filtered tile counts exactly as the stored counts of the same records would.
+    """
     c = page.collection
     model = c.model
     envelope, size, conditions = _tile_area(page)
-    mercator = func.ST_Transform(model.geom, 3857)
+    z, x, y = (bindparam(n, type_=Integer) for n in ("z", "x", "y"))
 
     def mvt_geom(geom: ColumnElement) -> ColumnElement:
         return func.ST_AsMVTGeom(geom, envelope, EXTENT, BUFFER, True)
+
+    def centre(lon: ColumnElement, lat: ColumnElement) -> ColumnElement:
+        return mvt_geom(func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID), 3857))
+
+    def in_tile(cx: ColumnElement, cy: ColumnElement) -> ColumnElement:
+        # Each cell, and so each anchor, is in exactly one tile: its index >> CELL_ZOOMS.
+        return and_(cx >= x * CELLS, cx < (x + 1) * CELLS, cy >= y * CELLS, cy < (y + 1) * CELLS)
 
     prefix, _, suffix = record_url.partition("{slug}")
     props = [getattr(model, name) for name in layers.get(c.layer).tile_properties]
     url = literal(prefix, Text) + model.slug + literal(suffix, Text)
     # Simplified to a tile unit: finer detail would be snapped away by the encoding anyway.
-    simplified = func.ST_SimplifyPreserveTopology(mercator, size / EXTENT)
+    simplified = func.ST_SimplifyPreserveTopology(func.ST_Transform(model.geom, 3857), size / EXTENT)
     singles = select(mvt_geom(simplified).label("geom"), *props, url.label("url"),
                      cast(null(), BigInteger).label("count"))
-    if not clustered:
+    no_props = [cast(null(), p.type).label(p.key) for p in props]
+    below = func.heritage_point_below(model.geom)
+    if mode == "single":
         rows = singles.where(and_(*conditions))
+    elif mode == "stored":
+        t = _CLUSTERS.c
+        n = func.sum(t.n)
+        clusters = (select(centre(func.sum(t.sum_lon) / cast(n, Float), func.sum(t.sum_lat) / cast(n, Float))
+                           .label("geom"), *no_props, cast(null(), Text).label("url"), n.label("count"))
+                    .where(t.layer == literal(c.layer, Text), t.z == z, in_tile(t.cx, t.cy),
+                           t.facets.op("@>")(literal(c.facets, JSONB)))
+                    .group_by(t.cx, t.cy))
+        rows = union_all(clusters, singles.where(and_(*conditions, below <= z)))
     else:
-        point = func.ST_GeometryType(model.geom) == "ST_Point"
-        # Points are grouped in the storage SRID, so none is reprojected: one ST_Transform per cluster
-        # instead of three per point (a z10 tile of 100,000 points: 430 → 375 ms; z12: 229 → 159 ms).
-        # Cells start at the tile's corner and cut it into CELLS × CELLS (nodes at their centres); a
-        # tile's edges fall on parallels and meridians, so the cells split it exactly, near-square from z5 on.
-        tile = queries.once(func.ST_Transform(envelope, SRID))
-        width = (func.ST_XMax(tile) - func.ST_XMin(tile)) / CELLS
-        height = (func.ST_YMax(tile) - func.ST_YMin(tile)) / CELLS
-        # A line or polygon under 4 px is a point at this zoom: it joins its cell's count rather
-        # than being simplified and encoded for less than a pixel (z8 over 10,000 small polygons: a
-        # 1.5 MB tile, 720 ms; z12: 17 of its 35 ms). Its bounding box is read from the geometry's header.
-        small = and_(func.ST_XMax(model.geom) - func.ST_XMin(model.geom) < width * CELLS / SMALL,
-                     func.ST_YMax(model.geom) - func.ST_YMin(model.geom) < height * CELLS / SMALL)
-        anchor = case((point, model.geom), else_=func.ST_Centroid(model.geom))
-        snapped = func.ST_SnapToGrid(anchor, func.ST_XMin(tile) + width / 2, func.ST_YMin(tile) + height / 2,
-                                     width, height)
-        centre = func.ST_Transform(func.ST_Centroid(func.ST_Collect(anchor)), 3857)
-        # Each anchor counts in exactly one tile: the tile's box, half-open (west and south edges in,
-        # east and north out). Not `&&`, whose boxes are rounded outwards to float4, so a point within
-        # 0.2 m of an edge was counted in both tiles; nor ST_Intersects, closed on every edge (and 4 µs
-        # a point dearer). A shape over two tiles is counted in the one holding its centroid.
-        x, y = func.ST_X(anchor), func.ST_Y(anchor)
-        inside = and_(x >= func.ST_XMin(tile), x < func.ST_XMax(tile), y >= func.ST_YMin(tile), y < func.ST_YMax(tile))
-        clusters = (select(mvt_geom(centre).label("geom"), *[cast(null(), p.type).label(p.key) for p in props],
+        anchor = func.heritage_anchor(model.geom)
+        counted = (select(func.ST_X(anchor).label("lon"), func.ST_Y(anchor).label("lat"))
+                   .where(and_(*conditions, below > z)).subquery("counted"))
+        cx = func.heritage_tile_col(counted.c.lon, z + CELL_ZOOMS)
+        cy = func.heritage_tile_row(counted.c.lat, z + CELL_ZOOMS)
+        clusters = (select(centre(func.avg(counted.c.lon), func.avg(counted.c.lat)).label("geom"), *no_props,
                            cast(null(), Text).label("url"), func.count().label("count"))
-                    .where(and_(*conditions, or_(point, small), inside))
-                    .group_by(snapped))
-        rows = union_all(clusters, singles.where(and_(*conditions, ~point, ~small)))
+                    .where(in_tile(cx, cy)).group_by(cx, cy))
+        rows = union_all(clusters, singles.where(and_(*conditions, below <= z)))
     rows = rows.subquery("tile_rows")
     drawn = select(rows).where(rows.c.geom.is_not(None)).subquery(c.id.replace("-", "_"))
     return (select(func.ST_AsMVT(drawn.table_valued(), literal(c.id, Text), EXTENT, "geom", type_=LargeBinary))
@@ -189,32 +228,36 @@ def _build(page: Page, clustered: bool, record_url: str) -> Select:
 
 
 class TileCache:
-    """Tiles by ETag, up to `capacity` bytes in all, the least recently used forgotten first; thread-safe."""
+    """Tiles by address with the layer version they were made at, up to `capacity` bytes in all, the least
+    recently used forgotten first; thread-safe."""
 
-    ENTRY = 200  # bytes an entry costs beside its tile: the key, the list's links
+    ENTRY = 200  # bytes an entry costs beside its tile: the key, the version, the list's links
 
     def __init__(self, capacity: int = CACHE_BYTES):
         self.capacity, self.used, self.tiles, self.lock = capacity, 0, OrderedDict(), threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
-        """Return the tile of `key`, or None."""
+    def get(self, key: str) -> tuple[int, bytes] | None:
+        """Return the (layer version, tile) kept under `key`, or None."""
         with self.lock:
-            tile = self.tiles.get(key)
-            if tile is not None:
+            entry = self.tiles.get(key)
+            if entry is not None:
                 self.tiles.move_to_end(key)
-            return tile
+            return entry
 
-    def put(self, key: str, tile: bytes) -> bytes:
-        """Keep `tile` under `key` (unless it alone outgrows the cache), forgetting old ones to make room."""
+    def put(self, key: str, layer_version: int, tile: bytes) -> bytes:
+        """Keep `tile` of `layer_version` under `key`, in place of an older one (unless it alone outgrows the cache)."""
         cost = len(tile) + self.ENTRY
         with self.lock:
-            if key in self.tiles or cost > self.capacity:
+            old = self.tiles.pop(key, None)
+            if old is not None:
+                self.used -= len(old[1]) + self.ENTRY
+            if cost > self.capacity:
                 return tile
-            self.tiles[key] = tile
+            self.tiles[key] = (layer_version, tile)
             self.used += cost
             while self.used > self.capacity:
-                _, old = self.tiles.popitem(last=False)
-                self.used -= len(old) + self.ENTRY
+                _, (_, dropped) = self.tiles.popitem(last=False)
+                self.used -= len(dropped) + self.ENTRY
         return tile
 
 

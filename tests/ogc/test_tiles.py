@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import random
 from urllib.parse import quote
 
 import mapbox_vector_tile
@@ -16,7 +18,9 @@ from shapely import Point
 from sqlalchemy import event, insert, text
 
 from factories import make_site
+from heritage_map.catalogue import layers
 from heritage_map.catalogue.models import Site
+from heritage_map.db import MIGRATIONS
 from heritage_map.ogc import items, tiles
 from heritage_map.transfer.imports import import_layer
 from seed_facts import BAB_EL_KHEMIS, GATES
@@ -66,15 +70,18 @@ def item_slugs(client, address: tuple[int, int, int], query: str = "", margin: f
                clustered: bool = False) -> set[str]:
     """Return the slugs of the items in a tile's area (its margin too, drawn in the tile), filtered by `query`.
 
-    `clustered`: only those a clustered tile counts, its points and the shapes under 1/SMALL of its size.
+    `clustered`: only those a clustered tile counts, its points and the shapes under 1/SMALL of a tile both ways
+    (width as a share of the world's, height as a share of its Web Mercator height).
     """
     box = [float(v) for v in bounds(*address, margin).split(",")]
     body = client.get(f"/ogc/collections/{CID}/items?limit=10000&bbox={bounds(*address, margin)}&{query}").get_json()
 
     def counted(geometry: dict) -> bool:
         xs, ys = zip(*shapely.get_coordinates(shapely.geometry.shape(geometry)).tolist())
-        return (max(xs) - min(xs) < (box[2] - box[0]) / tiles.SMALL
-                and max(ys) - min(ys) < (box[3] - box[1]) / tiles.SMALL)
+        width = (max(xs) - min(xs)) / 360
+        mercator = [math.asinh(math.tan(math.radians(lat))) for lat in (min(ys), max(ys))]
+        height = (mercator[1] - mercator[0]) / (2 * math.pi)
+        return max(width, height) * tiles.SMALL * 2 ** address[0] < 1
 
     return {f["id"] for f in body["features"] if not clustered or counted(f["geometry"])}
 
@@ -193,6 +200,18 @@ def test_a_repeated_tile_costs_one_version_query(client, connection):
         "SELECT version FROM layer_versions WHERE layer = %(layer)s"]
 
 
+def test_a_new_tile_costs_one_statement_that_brings_its_layer_s_version_too(client, connection):
+    statements = []
+    event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for address in (KHEMIS_Z15, tile_of(*BAB_EL_KHEMIS, 10)):  # single features (or counts if dense); counts
+        statements.clear()
+        first = client.get(path(*address))
+        assert features(first)
+        assert len([s for s in statements if "SAVEPOINT" not in s]) == 1
+        again = client.get(path(*address), headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304
+
+
 @pytest.mark.parametrize(("url", "status", "message"), [
     (f"/ogc/collections/{CID}/tiles/WorldCRS84Quad/0/0/0", 404, "no tile matrix set 'WorldCRS84Quad'"),
     (f"/ogc/collections/{CID}/tiles/WorldCRS84Quad", 404, "no tile matrix set 'WorldCRS84Quad'"),
@@ -288,11 +307,13 @@ def test_gdal_reads_a_tile_as_the_decoder_does(client, tmp_path):
 def test_the_tile_cache_forgets_the_least_recently_used_past_its_bytes():
     cache = tiles.TileCache(capacity=3 * (400 + tiles.TileCache.ENTRY))
     for key in "abc":
-        cache.put(key, bytes(400))
+        cache.put(key, 1, bytes(400))
     cache.get("a")
-    cache.put("d", bytes(400))
+    cache.put("d", 1, bytes(400))
     assert [k for k in "abcd" if cache.get(k) is not None] == ["a", "c", "d"]
-    cache.put("huge", bytes(10_000))
+    cache.put("a", 2, bytes(300))  # a newer tile of the same address takes the older one's place
+    assert cache.get("a") == (2, bytes(300)) and cache.used == 300 + 2 * 400 + 3 * tiles.TileCache.ENTRY
+    cache.put("huge", 1, bytes(10_000))
     assert cache.get("huge") is None and cache.used <= cache.capacity
 
 
@@ -316,3 +337,95 @@ def test_an_imported_site_is_in_the_next_tile(client, session, tmp_path):
     import_layer(session, file, "sites")
     after = client.get(path(*KHEMIS_Z15))
     assert after.headers["ETag"] != before and "imported-gate" in tile_slugs(client, KHEMIS_Z15)
+
+
+def _migration_0015():
+    spec = importlib.util.spec_from_file_location("m0015", MIGRATIONS / "versions" / "0015_tile_clusters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scatter(session, n: int = 400) -> None:
+    """Add points, small and large polygons, drafts and environmental sites around the medina (seeded)."""
+    rng = random.Random(15)
+    rows = []
+    for i in range(n):
+        lon, lat = -8.9 + rng.random() * 0.06, 30.45 + rng.random() * 0.05
+        shape = (f"POINT({lon!r} {lat!r})" if i % 5 else
+                 shapely.box(lon, lat, lon + rng.choice([0.0003, 0.003, 0.03]), lat + 0.0004).wkt)
+        rows.append({"slug": f"scatter-{i}", "name_en": f"Scatter {i}", "kind": "environment" if i % 7 == 0 else
+                     "heritage", "category": rng.choice(["gate", "souk", "garden"]), "coord_confidence": "estimated",
+                     "publication_status": "draft" if i % 11 == 0 else "published", "sources": [],
+                     "geom": f"SRID=4326;{shape}"})
+    session.execute(insert(Site), rows)
+
+
+def _stored_and_recounted(session, table: str = "sites") -> tuple[list, list]:
+    order = " ORDER BY layer, z, cx, cy, facets::text"
+    stored = session.execute(text("SELECT layer, z, cx, cy, facets, n, sum_lon, sum_lat FROM tile_clusters "
+                                  f"WHERE layer = :t{order}"), {"t": table}).all()
+    recounted = session.execute(text(f"SELECT * FROM ({_migration_0015().counts(table)}) "
+                                     f"AS c(layer, z, cx, cy, facets, n, sum_lon, sum_lat){order}")).all()
+    return stored, recounted
+
+
+def _same_counts(stored: list, recounted: list) -> None:
+    assert [row[:6] for row in stored] == [row[:6] for row in recounted]
+    for a, b in zip(stored, recounted):
+        assert a[6] == pytest.approx(b[6], abs=1e-9) and a[7] == pytest.approx(b[7], abs=1e-9)
+
+
+def test_the_stored_counts_are_those_of_the_published_records_after_every_kind_of_change(session):
+    _same_counts(*_stored_and_recounted(session))  # the seed, as the migration counted it
+    _scatter(session)
+    _same_counts(*_stored_and_recounted(session))
+    changes = [
+        "UPDATE sites SET geom = ST_Translate(geom, 0.01, -0.002) WHERE slug LIKE 'scatter-1%'",  # moved
+        "UPDATE sites SET publication_status = 'draft' WHERE slug LIKE 'scatter-2%'",  # unpublished
+        "UPDATE sites SET publication_status = 'published' WHERE slug = 'scatter-11'",  # published
+        "UPDATE sites SET kind = 'environment' WHERE slug LIKE 'scatter-3%'",  # into another view
+        "UPDATE sites SET name_en = name_en || '!' WHERE slug LIKE 'scatter-4%'",  # nothing that counts
+        "UPDATE sites SET geom = ST_Buffer(ST_Centroid(geom), 0.02) WHERE slug = 'scatter-5'",  # grown large
+        "DELETE FROM sites WHERE slug LIKE 'scatter-6%'",
+    ]
+    for change in changes:
+        session.execute(text(change))
+        _same_counts(*_stored_and_recounted(session))
+    assert not session.scalar(text("SELECT count(*) FROM tile_clusters WHERE n = 0"))  # emptied cells are gone
+    session.execute(text("TRUNCATE sites CASCADE"))
+    assert _stored_and_recounted(session) == ([], [])
+
+
+@pytest.mark.parametrize("z", [4, 8, 10, 11, 12])
+def test_a_tile_from_the_stored_counts_is_the_tile_counted_from_the_records(client, session, z):
+    _scatter(session)
+    address = tile_of(*BAB_EL_KHEMIS, z)
+    # kind=heritage picks the collection's own records, but as a filter: counted from the records, live.
+    stored, live = features(client.get(path(*address))), features(client.get(path(*address, "kind=heritage")))
+
+    def clusters(found):
+        return sorted((f["properties"]["count"], *f["geometry"]["coordinates"]) for f in found
+                      if "count" in f["properties"])
+
+    assert [f for f in stored if "count" not in f["properties"]] == [f for f in live if "count" not in f["properties"]]
+    assert [c[0] for c in clusters(stored)] == [c[0] for c in clusters(live)] and clusters(stored)
+    for a, b in zip(clusters(stored), clusters(live)):  # the same mean, summed in another order
+        assert abs(a[1] - b[1]) <= 1 and abs(a[2] - b[2]) <= 1
+
+
+def test_the_counts_are_split_by_the_columns_the_views_pick_records_by():
+    facets = _migration_0015().FACETS
+    assert set(facets) == set(layers.LAYERS)
+    for key, layer in layers.LAYERS.items():
+        assert all(layer.filter(name).match == "equals" for view in layer.views for name in view.match)
+        assert set(facets[key]) == {layer.filter(name).column for view in layer.views for name in view.match}
+    assert _migration_0015().LEVELS == tiles.CLUSTER_BELOW and _migration_0015().CELL_ZOOMS == tiles.CELL_ZOOMS
+
+
+def test_a_low_zoom_tile_finds_its_shapes_by_their_zoom_not_by_reading_the_points(session):
+    _scatter(session, 5000)
+    session.execute(text("ANALYZE sites"))
+    plan = session.execute(text("EXPLAIN SELECT id FROM sites WHERE geom && ST_MakeEnvelope(-9, 30, -8, 31, 4326) "
+                                "AND heritage_point_below(geom) <= 8")).all()
+    assert "ix_sites_point_below" in "\n".join(row[0] for row in plan)
