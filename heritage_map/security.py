@@ -45,6 +45,7 @@ def add_nonce(html: str, nonce: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=8)  # one tile URL per app: parsed once, not at every response
 def tile_source(url: str) -> str | None:
     """Return the CSP source that lets the map load tiles from a TILE_URL template, or None if it needs none.
 
@@ -76,6 +77,11 @@ def tile_source(url: str) -> str | None:
     return f"{parts.scheme}://{'.'.join(labels)}" + (f":{port}" if port else "")
 
 
+@functools.lru_cache(maxsize=8)
+def _policy_without_nonce(tile_url: str) -> str:
+    return content_security_policy(None, tile_url)
+
+
 def content_security_policy(nonce: str | None, tile_url: str) -> str:
     """Return the Content-Security-Policy of a response whose inline elements carry `nonce` (None: it has none)."""
     nonced = f" 'nonce-{nonce}'" if nonce else ""
@@ -101,8 +107,10 @@ def content_security_policy(nonce: str | None, tile_url: str) -> str:
 def set_headers(response: Response) -> Response:
     """Put the security headers on a response, keeping any a view set itself."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy",
-                       content_security_policy(g.get("csp_nonce"), current_app.config["TILE_URL"]))
+    nonce, tile_url = g.get("csp_nonce"), current_app.config["TILE_URL"]
+    # Data answers carry no nonce: their policy is the same string each time.
+    headers.setdefault("Content-Security-Policy", content_security_policy(nonce, tile_url) if nonce
+                       else _policy_without_nonce(tile_url))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     # The tile server still learns which site asks (OpenStreetMap's tile policy wants a Referer), never the

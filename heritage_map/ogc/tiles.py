@@ -13,8 +13,8 @@ import re
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import (BigInteger, Connection, Float, Integer, LargeBinary, Select, Text, and_, bindparam, cast,
-                        case, column, func, literal, null, select, table, text, union_all)
+from sqlalchemy import (BigInteger, BindParameter, Connection, Float, Integer, LargeBinary, Select, Text, and_,
+                        bindparam, case, cast, column, func, literal, null, select, table, text, union_all)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -118,7 +118,7 @@ def encode(conn: Connection, page: Page, z: int, x: int, y: int, record_url: str
     values = page.values() | {"z": z, "x": x, "y": y, "layer": page.collection.layer}
     low = z < CLUSTER_BELOW
     layer_version, dense, tile = conn.execute(_statement(page, low, record_url), values).one()
-    if not dense and len(tile) > MAX_TILE_BYTES:  # a dense place: counts keep the tile small
+    if dense or len(tile) > MAX_TILE_BYTES:  # a dense place: counts keep the tile small
         tile = conn.scalar(_tile(page, "dense", record_url), values)
     return layer_version, bytes(tile)
 
@@ -130,12 +130,12 @@ def _statement(page: Page, low: bool, record_url: str) -> Select:
         if low:
             # The database keeps the counts of a collection's cells (migration 0015); a filter needs its own.
             mode = "counted" if page.filtered else "stored"
-            return select(versions, literal(True), _tile(page, mode, record_url).scalar_subquery())
-        # Past DENSE records single features would outgrow a tile: counts instead. A CASE runs the
-        # subquery (the InitPlan) of the branch taken only.
+            return select(versions, literal(False), _tile(page, mode, record_url).scalar_subquery())
+        # Past DENSE records single features would outgrow a tile: no tile then (a CASE runs the subquery,
+        # an InitPlan, of the branch taken only), and counts are asked for apart. Not a second branch here:
+        # planning it at every request would cost more (2 ms) than the rare second query.
         dense = select(_dense(page).label("dense")).subquery("density")
-        made = case((dense.c.dense, _tile(page, "dense", record_url).scalar_subquery()),
-                    else_=_tile(page, "single", record_url).scalar_subquery())
+        made = case((dense.c.dense, null()), else_=_tile(page, "single", record_url).scalar_subquery())
         return select(versions, dense.c.dense, made).select_from(dense)
     # z, x and y are bound; what the build writes in (the filter's text, the URL, the layer name) is in the key.
     return items.cached_statement(("tile", low, page.shape(), record_url), build)
@@ -147,14 +147,23 @@ def _tile(page: Page, mode: str, record_url: str) -> Select:
 
 def _dense(page: Page) -> ColumnElement:
     """Return whether more than DENSE records meet the tile (z, x, y bound), read no further."""
-    _, _, conditions = _tile_area(page)
+    _, _, conditions = _tile_area(page, _zoom(False))
     found = select(page.collection.model.id).where(and_(*conditions)).limit(DENSE + 1).subquery()
     return select(func.count()).select_from(found).scalar_subquery() > DENSE
 
 
-def _tile_area(page: Page) -> tuple[ColumnElement, ColumnElement, list[ColumnElement]]:
+def _zoom(low: bool) -> BindParameter:
+    """Return the zoom's parameter: below CLUSTER_BELOW written into the SQL (13 statements at most), else bound.
+
+    Written in, the zoom lets a prepared statement's one generic plan know which shapes a tile draws singly
+    (heritage_point_below(geom) <= z, by its index's statistics), so it is not planned anew at each request
+    (2 ms at z12); a deep zoom's tiles have no such condition.
+    """
+    return bindparam("z", type_=Integer, literal_execute=low)
+
+
+def _tile_area(page: Page, z: BindParameter) -> tuple[ColumnElement, ColumnElement, list[ColumnElement]]:
     """Return the tile's envelope (EPSG:3857), its width in metres and the conditions of the records drawn in it."""
-    z = bindparam("z", type_=Integer)
     envelope = queries.once(func.ST_TileEnvelope(z, bindparam("x", type_=Integer), bindparam("y", type_=Integer)))
     size = literal(2 * _HALF_WORLD, Float) / func.power(2, z)
     # The records drawn in the tile and its margin, found by the spatial index in the storage SRID.
@@ -178,8 +187,9 @@ def _build(page: Page, mode: str, record_url: str) -> Select:
     """
     c = page.collection
     model = c.model
-    envelope, size, conditions = _tile_area(page)
-    z, x, y = (bindparam(n, type_=Integer) for n in ("z", "x", "y"))
+    z = _zoom(mode != "single" and mode != "dense")
+    envelope, size, conditions = _tile_area(page, z)
+    x, y = (bindparam(n, type_=Integer) for n in ("x", "y"))
 
     def mvt_geom(geom: ColumnElement) -> ColumnElement:
         return func.ST_AsMVTGeom(geom, envelope, EXTENT, BUFFER, True)
