@@ -109,7 +109,7 @@ class Site(Versioned, Timestamped, Base):
         Index("ix_sites_geog", text("(geom::geography)"), postgresql_using="gist"),
         point_below_index("sites"),
         Index("ix_sites_updated_at_id", "updated_at", "id"),
-        Index("ix_sites_category", "category", postgresql_include=["publication_status", "kind"]),
+        Index("ix_sites_category", "category", "id", postgresql_include=["publication_status", "kind", "condition"]),
         search_index("sites"),
     )
 
