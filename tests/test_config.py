@@ -88,6 +88,6 @@ def test_the_tile_cache_s_size_is_a_setting_and_zero_keeps_no_tile(engine, tmp_p
     assert from_env(tmp_path, {"HERITAGE_MAP_TILE_CACHE_MB": "0"})["TILE_CACHE_MB"] == 0
     app = create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test", "TILE_CACHE_MB": 0}, engine=engine)
     cache = app.extensions["heritage_map.tile_cache"]
-    assert cache.put("tag", b"tile") == b"tile" and cache.get("tag") is None
+    assert cache.put("address", 1, b"tile") == b"tile" and cache.get("address") is None
     assert create_app({"TESTING": True, "AUTO_SETUP": False, "SECRET_KEY": "test"},
                       engine=engine).extensions["heritage_map.tile_cache"].capacity == 64 * 2**20

@@ -137,11 +137,13 @@ def _statement(page: Page, low: bool, record_url: str) -> Select:
         dense = select(_dense(page).label("dense")).subquery("density")
         made = case((dense.c.dense, null()), else_=_tile(page, "single", record_url).scalar_subquery())
         return select(versions, dense.c.dense, made).select_from(dense)
-    # z, x and y are bound; what the build writes in (the filter's text, the URL, the layer name) is in the key.
+    # x and y are bound, z too (below CLUSTER_BELOW written in at each execution, never stored: see _zoom);
+    # what the build writes in (the filter's text, the URL, the layer name) is in the key.
     return items.cached_statement(("tile", low, page.shape(), record_url), build)
 
 
 def _tile(page: Page, mode: str, record_url: str) -> Select:
+    """Return the tile's own SELECT in `mode` (see _build), built once per shape."""
     return items.cached_statement(("tile-of", mode, page.shape(), record_url), lambda: _build(page, mode, record_url))
 
 
