@@ -93,6 +93,11 @@ def conditional() -> bool:
     return bool(request.if_none_match or request.if_modified_since)
 
 
+def read(conn: Connection) -> Validators:
+    """Return this request's validators, read on `conn`."""
+    return validators(conn, _what())
+
+
 def current() -> Validators:
     """Return this request's validators: its URL with the host (features link absolutely) and languages asked."""
     with db.read() as conn:

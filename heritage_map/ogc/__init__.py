@@ -279,13 +279,20 @@ def items_(cid: str):
         return render_template("ogc/items.html", collection=c, features=features, matched=matched,
                                links=links), 200, headers
 
-    validators = freshness.current()
-    if validators.unchanged():
-        return validators.not_modified()
-    headers.update(validators.headers())
+    # A page read in one fetch brings the layers' versions in its own statement, unless the client asks
+    # whether its copy is current: then they are read first, and an unchanged page costs only that.
+    together = not items.streamed(page) and not freshness.conditional()
+    if not together:
+        validators = freshness.current()
+        if validators.unchanged():
+            return validators.not_modified()
+        headers.update(validators.headers())
     if not items.streamed(page):  # one fetch: the whole body at once, with its length
+        read: dict = {}
         with db.read() as conn:
-            body = b"".join(feature_collection(conn, page, url))
+            body = b"".join(feature_collection(conn, page, url, read if together else None))
+            if together:
+                headers.update((read.get("validators") or freshness.read(conn)).headers())  # no rows: apart
         return Response(body, mimetype="application/geo+json", headers=headers)
 
     def stream():
@@ -300,18 +307,22 @@ def items_(cid: str):
     return Response(chain([first], body), mimetype="application/geo+json", headers=headers)
 
 
-def feature_collection(conn: Connection, page: items.Page, url: str) -> Iterator[bytes]:
+def feature_collection(conn: Connection, page: items.Page, url: str, read: dict | None = None) -> Iterator[bytes]:
     """Yield a page's FeatureCollection as UTF-8 in pieces (a batch of features each, then its members).
 
-    Nothing comes before the query has answered (see items_).
+    Nothing comes before the query has answered (see items_). With `read` (a page read in one fetch), the
+    layers' versions come with the rows, and their validators are put in read["validators"].
     """
+    versions = read is not None
     head = b'{"type":"FeatureCollection","features":['
     n, first, last, more = 0, None, None, False
     # A streamed first page is counted before it is sent: a count failing after the status line
     # would cut the body short.
     counted = page.cursor is None and items.streamed(page)
     matched = items.count(conn, page) if counted else None
-    for batch in items.fetch(conn, page, url):
+    for batch in items.fetch(conn, page, url, versions):
+        if versions and batch and "validators" not in read:
+            read["validators"] = freshness.from_columns(batch[0][-2], batch[0][-1])
         if n + len(batch) > page.limit:  # the extra row fetched: there is more
             batch, more = batch[: page.limit - n], True
         if batch:
@@ -320,18 +331,19 @@ def feature_collection(conn: Connection, page: items.Page, url: str) -> Iterator
             head, n = b"", n + len(batch)
     if page.cursor is None and not counted:
         matched = items.number_matched(conn, page, first, n, more)
-    tail = {"numberReturned": n, "links": page_links(page, first, last, more),
+    tail = {"numberReturned": n, "links": page_links(page, first, last, more, versions),
             "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if matched is not None:
         tail["numberMatched"] = matched
     yield head + b"]," + json.dumps(tail)[1:].encode()
 
 
-def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool) -> list[dict]:
+def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool,
+               versions: bool = False) -> list[dict]:
     """Return self/alternate links and next/prev keyset links for a page shown from row `first` to `last`.
 
-    The rows are fetch()'s: feature, matched, then sort key values. `more`: a row beyond the page was fetched
-    in the page's direction; no rows: the page is empty.
+    The rows are fetch()'s: feature, matched, then sort key values (and the versions, with `versions`). `more`:
+    a row beyond the page was fetched in the page's direction; no rows: the page is empty.
     """
     links = self_links(page.collection.title)
     links[0]["type"] = links[0]["type"].replace("application/json", "application/geo+json")
@@ -340,10 +352,12 @@ def page_links(page: items.Page, first: Row | None, last: Row | None, more: bool
     else:
         has_next, has_prev = more, page.cursor is not None
     if last is not None and has_next:
-        links.append(link("next", here(cursor=items.encode_cursor(list(last[2:]), "next")), "application/geo+json",
+        cursor = items.encode_cursor(items.sort_keys(last, versions), "next")
+        links.append(link("next", here(cursor=cursor), "application/geo+json",
                           "next page"))
     if first is not None and has_prev:
-        links.append(link("prev", here(cursor=items.encode_cursor(list(first[2:]), "prev")), "application/geo+json",
+        cursor = items.encode_cursor(items.sort_keys(first, versions), "prev")
+        links.append(link("prev", here(cursor=cursor), "application/geo+json",
                           "previous page"))
     links.append(link("collection", url_for("ogc.collection", cid=page.collection.id, _external=True),
                       "application/json", page.collection.title))

@@ -249,8 +249,11 @@ def feature_expression(collection_id: str, crs: Crs, record_url: str) -> ColumnE
     return func.convert_to(feature, literal_column("'UTF8'"), type_=LargeBinary)
 
 
-def fetch(conn: Connection, page: Page, record_url: str) -> Iterator[Sequence[Row]]:
+def fetch(conn: Connection, page: Page, record_url: str, versions: bool = False) -> Iterator[Sequence[Row]]:
     """Yield the page's rows (feature JSON as UTF-8, matched, then its sort key values) in batches, in page order.
+
+    With `versions` (a page read in one fetch), each row ends with freshness.columns(): the layers'
+    versions come in the same round trip (see sort_keys).
 
     Up to limit + 1 rows: a row beyond the page, if there is one, comes last and says there is more.
     matched is NULL but on a first page that carries its count (see counted_with_page): there it is the
@@ -259,7 +262,7 @@ def fetch(conn: Connection, page: Page, record_url: str) -> Iterator[Sequence[Ro
     """
     values = page.values() | {f"key_{i}": v for i, v in enumerate(page.cursor["values"] if page.cursor else ())}
     # Core: the rows are plain tuples, no ORM loading.
-    result = conn.execute(_page_statement(page, record_url), values | {"rows": page.limit + 1})
+    result = conn.execute(_page_statement(page, record_url, versions), values | {"rows": page.limit + 1})
     if page.backwards:
         # Fetched nearest-first; put the page back in order and keep the extra row (if any) last.
         rows = result.all()
@@ -270,7 +273,12 @@ def fetch(conn: Connection, page: Page, record_url: str) -> Iterator[Sequence[Ro
         yield result.all()  # whole batches: no Python work per row
 
 
-def _page_statement(page: Page, record_url: str) -> Select:
+def sort_keys(row: Row, versions: bool = False) -> list:
+    """Return the sort key values of one of fetch()'s rows (those that a cursor carries)."""
+    return list(row[2:-2] if versions else row[2:])
+
+
+def _page_statement(page: Page, record_url: str, versions: bool = False) -> Select:
     """Return the SELECT of a page, built once for all pages of the same shape (their values are parameters).
 
     Building a statement and its cache key afresh costs SQLAlchemy about 0.2 ms, as much as
@@ -278,16 +286,20 @@ def _page_statement(page: Page, record_url: str) -> Select:
     """
     # Everything the build writes in is in the key; the values fetch() passes are not (see _Statements).
     key = (page.shape(), page.crs, record_url, tuple(page.sort), page.cursor and page.cursor["direction"],
-           streamed(page))
-    return _statements.get_or_build(key, lambda: _build_page_statement(page, record_url))
+           streamed(page), versions)
+    if versions and streamed(page):
+        raise ValueError("a streamed page reads the versions apart: its rows come in batches")
+    return _statements.get_or_build(key, lambda: _build_page_statement(page, record_url, versions))
 
 
-def _build_page_statement(page: Page, record_url: str) -> Select:
+def _build_page_statement(page: Page, record_url: str, versions: bool) -> Select:
     if counted_with_page(page):
         build = _build_counted_page_statement if page.bbox is not None else _build_page_then_count_statement
         stmt = build(page, record_url)
     else:
         stmt = _page_select(page, record_url, null())
+    if versions:  # scalar subqueries: run once (InitPlans), repeated on each row as two small values
+        stmt = stmt.add_columns(*freshness.columns())
     # Options on the statement, not the connection: Connection.execution_options() changes the connection in place,
     # and every later statement on it (a ROLLBACK TO SAVEPOINT too) would run as a server-side cursor.
     stmt = stmt.execution_options(binary_results=True)
