@@ -98,6 +98,15 @@ def read(conn: Connection) -> Validators:
     return validators(conn, _what())
 
 
+def check_first(headers: dict) -> Response | None:
+    """Read the validators apart: the 304 if the client's copy is current, else None with them added to `headers`."""
+    found = current()
+    if found.unchanged():
+        return found.not_modified()
+    headers.update(found.headers())
+    return None
+
+
 def current() -> Validators:
     """Return this request's validators: its URL with the host (features link absolutely) and languages asked."""
     with db.read() as conn:

@@ -30,11 +30,11 @@ def layer_response(layer: str) -> Response:
     params.known_only(request.args, {*(f.name for f in layers.get(layer).filters), "limit", "f"})
     filters = filters_of(layer)
     limit = params.integer(request.args, "limit", queries.MAX_FEATURES, low=1, high=queries.MAX_FEATURES)
-    validators = freshness.current()
-    if validators.unchanged():
-        return validators.not_modified()
+    headers: dict = {}
+    if (unchanged := freshness.check_first(headers)) is not None:
+        return unchanged
     body = queries.feature_collection(db.session(), layer, record_url=record_url(layer), limit=limit, **filters)
-    return Response(body, mimetype="application/geo+json", headers=validators.headers())
+    return Response(body, mimetype="application/geo+json", headers=headers)
 
 
 def _layer_view(layer: layers.Layer):

@@ -282,11 +282,8 @@ def items_(cid: str):
     # A page read in one fetch brings the layers' versions in its own statement, unless the client asks
     # whether its copy is current: then they are read first, and an unchanged page costs only that.
     together = not items.streamed(page) and not freshness.conditional()
-    if not together:
-        validators = freshness.current()
-        if validators.unchanged():
-            return validators.not_modified()
-        headers.update(validators.headers())
+    if not together and (unchanged := freshness.check_first(headers)) is not None:
+        return unchanged
     if not items.streamed(page):  # one fetch: the whole body at once, with its length
         read: dict = {}
         with db.read() as conn:
@@ -375,11 +372,8 @@ def item(cid: str, fid: str):
     # A client's copy is checked before the query: an unchanged feature costs a 304 and one read of the
     # versions. Otherwise the versions come with the feature, in the same round trip.
     together = not html and not freshness.conditional()
-    if not html and not together:
-        validators = freshness.current()
-        if validators.unchanged():
-            return validators.not_modified()
-        headers.update(validators.headers())
+    if not html and not together and (unchanged := freshness.check_first(headers)) is not None:
+        return unchanged
     row = None
     if "\x00" not in fid:  # no slug holds a NUL, and PostgreSQL would refuse to compare one
         with db.read() as conn:
@@ -466,13 +460,15 @@ def tile(cid: str, tms: str, z: str, y: str, x: str):
         if kept is not None or request.if_none_match:
             layer_version = tiles.version(conn, c.layer)
             tag = tiles.etag(key, layer_version)
-            headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
             if compression.not_modified(tag):
-                return Response(status=304, headers=headers)
+                return Response(status=304, headers=tile_headers(tag))
             if kept is not None and kept[0] == layer_version:
-                return Response(kept[1], mimetype=tiles.MVT, headers=headers)
+                return Response(kept[1], mimetype=tiles.MVT, headers=tile_headers(tag))
         layer_version, body = tiles.encode(conn, page, zoom, col, row, url)
     cache.put(key, layer_version, body)
-    tag = tiles.etag(key, layer_version)
-    headers = {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
-    return Response(body, mimetype=tiles.MVT, headers=headers)
+    return Response(body, mimetype=tiles.MVT, headers=tile_headers(tiles.etag(key, layer_version)))
+
+
+def tile_headers(tag: str) -> dict[str, str]:
+    """Return a tile answer's validator headers."""
+    return {"ETag": f'"{tag}"', "Cache-Control": tiles.CACHE_CONTROL}
